@@ -1,0 +1,44 @@
+"""psg-lens render STUDY --epoch N -o epoch.png: the picture the model reads."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from app.core.recording import Recording
+from app.core.render import render_epoch, resolve_sources
+from app.core.render_spec import RenderSpec
+from app.errors import PSGLensError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("render", help="draw one epoch as the model sees it (PNG)")
+    p.add_argument("study")
+    p.add_argument("--epoch", type=int, required=True, help="epoch index, 0-based")
+    p.add_argument("--spec", default="clinical",
+                   help="render preset (clinical, paper) or a spec JSON file")
+    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    rec = Recording.open(args.study)
+    spec = RenderSpec.load(args.spec)
+    rec.check_epoch(args.epoch)
+    sources = resolve_sources(rec, spec)
+    img = render_epoch(rec, spec, args.epoch, sources)
+    out = Path(args.output)
+    try:
+        tmp = out.with_name(out.name + ".part")
+        Image.fromarray(img).save(tmp, format="PNG")
+        tmp.replace(out)
+    except OSError as err:
+        raise PSGLensError(f"Cannot write {out}: {err.strerror or err}.") from err
+    for row, src in zip(spec.rows, sources, strict=True):
+        filled = "missing (dashed)" if src is None else src.plus + (
+            f" - {src.minus}" if src.minus else "")
+        print(f"{row.label:<8} <- {filled}")
+    print(f"wrote {out} ({spec.width}x{spec.height}, spec {spec.name!r})")
+    return 0
