@@ -129,6 +129,26 @@ class Recording:
         start = start.replace(tzinfo=None) if start is not None else None
         return cls(path, chans, start, raw.n_times / raw.info["sfreq"], raw, epoch_sec=epoch_sec)
 
+    @classmethod
+    def from_arrays(cls, data: np.ndarray, ch_names: list[str], sfreq: float, *,
+                    units: list[str] | None = None, start_time: dt.datetime | None = None,
+                    name: str = "<in memory>", epoch_sec: float = EPOCH_SEC) -> Recording:
+        """A recording held in memory, (n_channels, n_samples) in physical units.
+
+        Used for synthetic studies in training and tests: no file round trip.
+        """
+        data = np.asarray(data)
+        if data.ndim != 2 or data.shape[0] != len(ch_names):
+            raise StudyError(f"Expected {len(ch_names)} channels of samples, got an array "
+                             f"of shape {data.shape}.")
+        units = units or ["uV"] * len(ch_names)
+        chans = [ChannelInfo(n, i, float(sfreq), u, detect_role(n), data.shape[1])
+                 for i, (n, u) in enumerate(zip(ch_names, units, strict=True))]
+        rec = cls(Path(name), chans, start_time, data.shape[1] / sfreq, _ArrayReader(data),
+                  epoch_sec=epoch_sec)
+        rec._check_usable()
+        return rec
+
     def _check_usable(self) -> None:
         dupes = [n for n, k in Counter(c.name for c in self.channels).items() if k > 1]
         if dupes:
@@ -169,6 +189,8 @@ class Recording:
     def annotations(self) -> list[tuple[float, float, str]]:
         if isinstance(self._reader, EdfFile):
             return self._reader.annotations()
+        if isinstance(self._reader, _ArrayReader):
+            return []
         ann = self._reader.annotations
         return [(float(o), float(d), str(t)) for o, d, t in
                 zip(ann.onset, ann.duration, ann.description, strict=False)]
@@ -208,6 +230,11 @@ class Recording:
         out = np.full(n, np.nan)
         if isinstance(self._reader, EdfFile):
             self._read_edf(ch, first, out)
+        elif isinstance(self._reader, _ArrayReader):
+            lo, hi = max(first, 0), min(first + n, ch.n_samples)
+            if hi > lo:
+                out[lo - first: hi - first] = self._reader.data[ch.index, lo:hi]
+            return out
         else:
             lo, hi = max(first, 0), min(first + n, ch.n_samples)
             if hi > lo:
@@ -235,6 +262,11 @@ class Recording:
             block = edf.read_records(ch.index, r, r + 1)
             a, b = max(starts[r], first), min(starts[r] + spr, first + out.size)
             out[a - first: b - first] = block[a - starts[r]: b - starts[r]]
+
+
+@dataclass
+class _ArrayReader:
+    data: np.ndarray
 
 
 def _looks_like_edf(path: Path) -> bool:

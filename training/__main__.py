@@ -1,0 +1,90 @@
+"""``python -m training {build,finetune,evaluate,export,all} CONFIG.json``.
+
+One JSON config drives every step (see ``training/configs/``): its ``cache`` section
+is :class:`training.cache.CacheArgs`, ``finetune`` is
+:class:`training.finetune.FinetuneArgs`, ``export`` is :class:`training.export.ExportArgs`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def load_config(path: str) -> dict:
+    p = Path(path)
+    try:
+        cfg = json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise SystemExit(f"Cannot read training config {p}: {err}") from err
+    cfg.setdefault("finetune", {}).setdefault("cache_dir", cfg.get("cache", {}).get("output_dir"))
+    return cfg
+
+
+def _dataclass(cls, section: dict, name: str):
+    import dataclasses
+
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(section) - known
+    if unknown:
+        raise SystemExit(f"Config section '{name}' has unknown keys: {', '.join(sorted(unknown))}")
+    return cls(**section)
+
+
+def cmd_build(cfg: dict) -> None:
+    from tqdm import tqdm
+
+    from training.cache import CacheArgs, build_cache
+
+    args = _dataclass(CacheArgs, cfg["cache"], "cache")
+    bar = tqdm(desc="rendering subjects", unit="subject")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    manifest = build_cache(args, progress=progress)
+    bar.close()
+    print(json.dumps({"n_images": manifest["n_images"], "label_counts": manifest["label_counts"]},
+                     indent=2))
+
+
+def cmd_finetune(cfg: dict) -> None:
+    from training.finetune import FinetuneArgs, main
+
+    main(_dataclass(FinetuneArgs, cfg["finetune"], "finetune"))
+
+
+def cmd_evaluate(cfg: dict) -> None:
+    from training.evaluate import EvaluateArgs, main
+
+    main(_dataclass(EvaluateArgs, cfg["evaluate"], "evaluate"))
+
+
+def cmd_export(cfg: dict) -> None:
+    from training.export import ExportArgs, main
+
+    main(_dataclass(ExportArgs, cfg["export"], "export"))
+
+
+COMMANDS = {"build": cmd_build, "finetune": cmd_finetune, "evaluate": cmd_evaluate,
+            "export": cmd_export}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training")
+    parser.add_argument("command", choices=[*COMMANDS, "all"])
+    parser.add_argument("config", help="JSON config (see training/configs/)")
+    args = parser.parse_args(argv)
+    cfg = load_config(args.config)
+    steps = list(COMMANDS) if args.command == "all" else [args.command]
+    for step in steps:
+        COMMANDS[step](cfg)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The image cache: every labelled epoch rendered once, with a manifest.
+
+``python -m training build CONFIG`` renders each study's epochs with the config's
+RenderSpec (the app's own ``app.core.render``) into PNG files plus an index, in
+parallel processes, resumably (a subject with a ``done.json`` is skipped).
+
+Splits are by SUBJECT, never by epoch: neighbouring epochs of one night are nearly
+the same picture, and an epoch-level split would leak them into the test set.
+
+Layout::
+
+    cache/manifest.json                 spec, sources, subjects per split, label counts
+    cache/index.csv                     path, subject, split, epoch, label
+    cache/subjects/<subject>/e00012.png
+    cache/subjects/<subject>/done.json  that subject's rows (the resume marker)
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.core.render import render_many, resolve_sources
+from app.core.render_spec import RenderSpec
+from app.core.stages import STAGE_LABELS
+from training.datasets import StudyRef, find_studies
+
+
+@dataclass
+class CacheArgs:
+    """The ``cache`` part of a training config."""
+
+    output_dir: str
+    sources: list[dict]
+    spec: dict | str = "clinical"
+    val_fraction: float = 0.1
+    test_fraction: float = 0.15
+    split_seed: int = 0
+    epochs_per_subject: int | None = None   # None: every scored epoch
+    balance: float = 0.5                     # 0 uniform, 1 equal per stage
+    drop_channel_prob: float = 0.0           # train only: a slot drawn as missing
+    workers: int = 2
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def spec_from_config(value: dict | str) -> RenderSpec:
+    if isinstance(value, str):
+        return RenderSpec.load(value)
+    value = dict(value)
+    preset = value.pop("preset", None)
+    return RenderSpec.preset(preset, **value) if preset else RenderSpec.from_dict(value)
+
+
+def split_subjects(subjects: list[str], val_fraction: float, test_fraction: float,
+                   seed: int) -> dict[str, str]:
+    """Subject -> "train" | "val" | "test", deterministic for a seed."""
+    order = sorted(set(subjects))
+    np.random.default_rng(seed).shuffle(order)
+    n = len(order)
+    n_test = int(round(n * test_fraction))
+    n_val = int(round(n * val_fraction))
+    if n >= 3:
+        n_test, n_val = max(n_test, 1 if test_fraction > 0 else 0), max(n_val, 1 if val_fraction > 0 else 0)
+    out = {}
+    for i, s in enumerate(order):
+        out[s] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    return out
+
+
+def choose_epochs(stages: np.ndarray, k: int | None, balance: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Scored epochs to keep: all, or ``k`` drawn with p ~ count(stage)^-balance."""
+    scored = np.nonzero((stages >= 0) & (stages <= 4))[0]
+    if k is None or k >= scored.size:
+        return scored
+    counts = np.bincount(stages[scored], minlength=5).astype(float)
+    p = counts[stages[scored]] ** -balance
+    pick = rng.choice(scored, size=k, replace=False, p=p / p.sum())
+    return np.sort(pick)
+
+
+def render_subject(ref: StudyRef, split: str, args: CacheArgs, root: str) -> list[dict]:
+    """Render one subject's chosen epochs; return its index rows (resumable)."""
+    from PIL import Image
+
+    folder = Path(root) / "subjects" / ref.subject_id
+    done = folder / "done.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = spec_from_config(args.spec)
+    rec, hyp, _extra = ref.load()
+    n = min(rec.n_epochs, hyp.n_epochs)
+    seed = args.seed * 100003 + int.from_bytes(ref.subject_id.encode()[-4:], "little")
+    rng = np.random.default_rng(seed)
+    epochs = choose_epochs(hyp.stages[:n], args.epochs_per_subject if split == "train" else
+                           args.epochs_per_subject, args.balance, rng)
+    sources = resolve_sources(rec, spec)
+    if split == "train" and args.drop_channel_prob > 0:
+        # real files often lack a slot: teach the model that a dashed row means "absent"
+        sources = [None if (s is not None and rng.random() < args.drop_channel_prob) else s
+                   for s in sources]
+        if all(s is None for s in sources[:3]):
+            sources[1] = resolve_sources(rec, spec)[1]
+    rows = []
+    k = 0
+    for batch in render_many(rec, spec, epochs, sources=sources, batch_size=64):
+        for img in batch:
+            e = int(epochs[k])
+            name = f"e{e:05d}.png"
+            Image.fromarray(np.ascontiguousarray(img)).save(folder / name, compress_level=1)
+            rows.append({"path": f"subjects/{ref.subject_id}/{name}", "subject": ref.subject_id,
+                         "split": split, "epoch": e, "label": STAGE_LABELS[hyp.stages[e]]})
+            k += 1
+    tmp = done.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rows))
+    os.replace(tmp, done)
+    return rows
+
+
+def build_cache(args: CacheArgs, progress=None) -> dict:
+    """Render every source's studies into ``args.output_dir``; return the manifest."""
+    root = Path(args.output_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    spec = spec_from_config(args.spec)
+    refs = [r for src in args.sources for r in find_studies(src)]
+    splits = split_subjects([r.subject_id for r in refs], args.val_fraction,
+                            args.test_fraction, args.split_seed)
+    rows: list[dict] = []
+    done = 0
+    if args.workers > 1:
+        with ProcessPoolExecutor(args.workers) as pool:
+            futures = [pool.submit(render_subject, r, splits[r.subject_id], args, str(root))
+                       for r in refs]
+            for fut in as_completed(futures):
+                rows.extend(fut.result())
+                done += 1
+                if progress:
+                    progress(done, len(refs))
+    else:
+        for r in refs:
+            rows.extend(render_subject(r, splits[r.subject_id], args, str(root)))
+            done += 1
+            if progress:
+                progress(done, len(refs))
+    rows.sort(key=lambda r: (r["split"], r["subject"], r["epoch"]))
+    with open(root / "index.csv.tmp", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["path", "subject", "split", "epoch", "label"])
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(root / "index.csv.tmp", root / "index.csv")
+    manifest = {
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "render_spec": spec.to_dict(),
+        "args": asdict(args),
+        "subjects": {s: sorted(k for k, v in splits.items() if v == s)
+                     for s in ("train", "val", "test")},
+        "label_counts": {s: {lab: sum(1 for r in rows if r["split"] == s and r["label"] == lab)
+                             for lab in STAGE_LABELS} for s in ("train", "val", "test")},
+        "n_images": len(rows),
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def read_index(cache_dir: str | Path, split: str | None = None) -> list[dict]:
+    with open(Path(cache_dir) / "index.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [r for r in rows if split is None or r["split"] == split]
