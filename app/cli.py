@@ -50,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PSGLensError as err:
         print(f"psg-lens {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `psg-lens stats x | head`: the reader left, not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"psg-lens {args.command}: stopped; nothing half-written was kept.",
               file=sys.stderr)

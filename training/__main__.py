@@ -70,8 +70,9 @@ def cmd_export(cfg: dict) -> None:
     main(_dataclass(ExportArgs, cfg["export"], "export"))
 
 
-COMMANDS = {"build": cmd_build, "finetune": cmd_finetune, "evaluate": cmd_evaluate,
-            "export": cmd_export}
+# "all" runs them in this order: evaluate writes its metrics into the exported card
+COMMANDS = {"build": cmd_build, "finetune": cmd_finetune, "export": cmd_export,
+            "evaluate": cmd_evaluate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,128 @@
+"""psg-lens model info|check BUNDLE: read a bundle's card, or load it and score one epoch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import PSGLensError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("model", help="inspect or check a model bundle")
+    msub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    info = msub.add_parser("info", help="print the model card (does not load weights)")
+    info.add_argument("bundle", help="model bundle folder")
+    info.add_argument("--json", action="store_true", help="print the card as JSON")
+    info.set_defaults(model_func=run_info)
+    check = msub.add_parser("check", help="load the model and score one synthetic epoch")
+    check.add_argument("bundle", help="model bundle folder")
+    check.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    check.add_argument("--generate", action="store_true",
+                       help="also print the free text the model writes (debug)")
+    check.set_defaults(model_func=run_check)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return args.model_func(args)
+
+
+def _fmt(value, indent: str = "    ") -> str:
+    if isinstance(value, dict):
+        if not value:
+            return "-"
+        return "\n" + "\n".join(f"{indent}{k}: {_fmt(v, indent + '  ')}"
+                                for k, v in value.items())
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return "\n" + "\n".join(f"{indent}{row}" for row in value)
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return "-" if value in (None, "", []) else str(value)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from app.core.inference.bundle import load_bundle
+
+    bundle = load_bundle(args.bundle)
+    if args.json:
+        print(json.dumps(bundle.card, indent=2))
+        return 0
+    d = bundle.describe()
+    base = d["base_model"] or "-"
+    print(f"{d['name']} {d['version']}  ({d['path']})")
+    print(f"  architecture:    {d['architecture']}")
+    print("  weights:         " + (f"LoRA adapter '{d['adapter']}' on base {base}"
+                                    if d["adapter"] else "full model in the bundle"))
+    print(f"  labels:          {', '.join(d['labels'])}")
+    print(f"  prompt:          {d['prompt']}")
+    print(f"  render spec:     {d['render_spec']}")
+    norm = d["image_normalisation"] or {}
+    if norm:
+        print(f"  normalisation:   mean {norm.get('mean')}, std {norm.get('std')}")
+    print(f"  training data:   {_fmt(d['training_data'])}")
+    print(f"  metrics:         {_fmt(d['metrics'])}")
+    print(f"  intended use:    {_fmt(d['intended_use'])}")
+    print(f"  limitations:     {_fmt(d['limitations'])}")
+    print(f"  licence:         {_fmt(d['licence'])}")
+    if d["synthetic_only"]:
+        print("  NOTE: trained on synthetic signals only. It demonstrates the software; it "
+              "is not validated on real patients and must not be used for diagnosis.")
+    return 0
+
+
+def _synthetic_recording(folder: Path):
+    """A short synthetic study to score its middle epoch; and that epoch's true stage."""
+    from app.core.recording import Recording
+
+    path = folder / "check.edf"
+    try:
+        from app.core.synth import make_study_file
+    except ImportError:
+        make_study_file = None
+    if make_study_file is not None:
+        make_study_file(path, stages=np.array([0, 1, 2, 2, 2]), seed=0, sfreq=256.0)
+        return Recording.open(path), "N2"
+    else:  # fallback: noise on the AASM channel names
+        from edfio import Edf, EdfSignal
+
+        rng = np.random.default_rng(0)
+        sigs = [EdfSignal(rng.normal(0, 20, 150 * 256), 256.0, label=n,
+                          physical_dimension="uV", physical_range=(-200, 200))
+                for n in ("F4-M1", "C4-M1", "O2-M1", "E1-M2", "E2-M2", "Chin1-Chin2")]
+        Edf(sigs, data_record_duration=1.0).write(path)
+    return Recording.open(path), None
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from app.core.inference.engine import StageEngine
+    from app.core.render import render_many
+
+    engine = StageEngine(args.bundle, device=args.device, batch_size=1)
+    print(f"loaded {engine.name} on {engine.device} ({str(engine.dtype).replace('torch.', '')})")
+    labels = engine.bundle.labels
+    print("label tokens:    " + ", ".join(
+        f"{lab}={i}" for lab, i in zip(labels, engine.label_ids)))
+    with tempfile.TemporaryDirectory() as tmp:
+        rec, truth = _synthetic_recording(Path(tmp))
+        epoch = rec.n_epochs // 2
+        hyp = engine.score(rec, epochs=[epoch])
+        p = hyp.probabilities[epoch]
+        if not np.all(np.isfinite(p)) or abs(float(p.sum()) - 1) > 1e-3:
+            raise PSGLensError(f"{engine.name} gave invalid probabilities {p.tolist()}.")
+        what = f"synthetic {truth}" if truth else "synthetic noise"
+        print(f"epoch {epoch} of a synthetic study ({what}), drawn "
+              f"{engine.spec.width}x{engine.spec.height} with spec {engine.spec.name!r}:")
+        for lab, v in zip(labels, p):
+            print(f"  {lab:<5} {v:.4f}  {'#' * int(round(v * 40))}")
+        print(f"  -> {labels[int(p.argmax())]}")
+        if args.generate:
+            image = next(render_many(rec, engine.spec, [epoch]))[0]
+            print(f"generated text: {engine.generate_raw(image)!r}")
+    for note in engine.notices:
+        print(f"note: {note}")
+    return 0

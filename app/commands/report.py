@@ -1,0 +1,51 @@
+"""psg-lens report STUDY --hypnogram H -o report.pdf: the PDF report of a scored night."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="PDF report: hypnogram, statistics with definitions")
+    p.add_argument("study", help="the PSG file the hypnogram belongs to")
+    p.add_argument("--hypnogram", required=True, help="the technician's hypnogram file")
+    p.add_argument("--model-hypnogram", help="a model's scoring, for the agreement section")
+    p.add_argument("--anonymise", action="store_true", help="leave patient fields out")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=run)
+
+
+def study_fields(rec) -> dict:
+    """Study and patient fields from the recording's header (EDF+ patient subfields)."""
+    fields = {"recording": rec.path.name,
+              "study_date": rec.start_time.strftime("%Y-%m-%d %H:%M") if rec.start_time else "",
+              "duration": f"{rec.duration_sec / 3600:.2f} h ({rec.n_epochs} epochs)"}
+    patient = getattr(rec._reader, "patient", "")
+    parts = patient.split()
+    if len(parts) >= 4:  # EDF+: code sex birthdate name
+        fields.update({"patient_id": parts[0], "sex": parts[1], "birthdate": parts[2],
+                       "patient_name": " ".join(parts[3:]).replace("_", " ")})
+    elif patient:
+        fields["patient"] = patient
+    return fields
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.core.formats import read_hypnogram
+    from app.core.recording import Recording
+    from app.core.report import write_report
+
+    rec = Recording.open(args.study)
+    hyp = read_hypnogram(args.hypnogram)
+    if hyp.epoch_sec != rec.epoch_sec:
+        hyp = hyp.resample(rec.epoch_sec)
+    if hyp.n_epochs != rec.n_epochs:
+        hyp = hyp.align(rec.start_time, rec.duration_sec)
+    model = None
+    if args.model_hypnogram:
+        model = read_hypnogram(args.model_hypnogram)
+        model.check_length(hyp.n_epochs, name=args.model_hypnogram)
+    out = write_report(args.output, hyp, study=study_fields(rec), anonymise=args.anonymise,
+                       model_hypnogram=model)
+    print(f"wrote {out}")
+    return 0

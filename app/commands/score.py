@@ -1,0 +1,263 @@
+"""psg-lens score: stage one study (``-o``) or many (``--out-dir``) with a model or YASA.
+
+Many studies are resumable (a study whose output exists is skipped) and shard across
+processes under ``accelerate launch`` (or any launcher setting RANK/WORLD_SIZE): process
+``rank`` scores studies ``i`` with ``i % world_size == rank``. Outputs appear only when
+complete (written in a temp folder, then renamed), so Ctrl-C never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from app.errors import ModelError, PSGLensError, StudyError
+
+STUDY_SUFFIXES = (".edf", ".bdf", ".rec", ".fif", ".vhdr", ".set")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="stage studies with a model bundle (or YASA)",
+                       description="Stage every 30-s epoch of a study. Decision support "
+                                   "only: a technician reviews the result.")
+    p.add_argument("studies", nargs="+", metavar="STUDY",
+                   help="PSG file(s), or folders of them (with --out-dir)")
+    p.add_argument("-o", "--output", help="hypnogram file for one study "
+                   "(.csv, .tsv, .xml, .edf, .json, .txt)")
+    p.add_argument("--out-dir", help="folder for one hypnogram per study (resumable)")
+    p.add_argument("--format", help="output format with --out-dir (default csv)")
+    p.add_argument("--engine", choices=("vlm", "yasa"), default="vlm",
+                   help="vlm: the model bundle (default); yasa: YASA's classifier")
+    p.add_argument("--model", help="model bundle folder (default: the embedded model)")
+    p.add_argument("--hf", action="store_true",
+                   help="--model is a plain Hugging Face folder or hub id without a card")
+    p.add_argument("--render-spec", default="clinical",
+                   help="with --hf: render preset or spec JSON (default clinical)")
+    p.add_argument("--prompt", help="with --hf: the prompt (default the paper's)")
+    p.add_argument("--allow-download", action="store_true",
+                   help="with --hf: let Hugging Face download a hub id")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda[:N] or mps")
+    p.add_argument("--dtype", help="float32, float16 or bfloat16 (default: by device)")
+    p.add_argument("--quantize", choices=("4bit", "8bit"), help="bitsandbytes (CUDA only)")
+    p.add_argument("--batch-size", type=int, default=16, help="epochs per forward pass")
+    p.add_argument("--smooth", action="store_true",
+                   help="HMM/Viterbi smoothing with the stage-transition prior")
+    p.add_argument("--prior-weight", type=float, default=1.0,
+                   help="with --smooth: strength of the prior (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def default_model_path() -> Path:
+    try:
+        from app.resources import resource_path
+    except ImportError:
+        return Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
+    return resource_path("models", "default")
+
+
+def make_engine(args: argparse.Namespace):
+    """The engine the arguments ask for (loads the model once for every study)."""
+    if args.engine == "yasa":
+        from app.core.inference.yasa_engine import YasaEngine
+
+        return YasaEngine()
+    from app.core.inference.bundle import Bundle
+    from app.core.inference.engine import StageEngine
+
+    if args.hf:
+        if not args.model:
+            raise ModelError("--hf needs --model with a Hugging Face folder or hub id.")
+        kw = {"prompt": args.prompt} if args.prompt else {}
+        bundle = Bundle.from_hf(args.model, spec=args.render_spec,
+                                allow_download=args.allow_download, **kw)
+    else:
+        bundle = args.model or default_model_path()
+        if not args.model and not Path(bundle).is_dir():
+            raise ModelError(f"The embedded default model is not installed (no bundle at "
+                             f"{bundle}); pass a model bundle with --model BUNDLE.")
+    return StageEngine(bundle, device=args.device, dtype=args.dtype,
+                       batch_size=args.batch_size, quantize=args.quantize)
+
+
+def shard_info(env: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """``(rank, world_size)`` of this process: RANK/WORLD_SIZE (torchrun, accelerate),
+    MPI variables, or accelerate's PartialState; ``(0, 1)`` when not launched."""
+    env = os.environ if env is None else env
+    for rank_key, size_key in (("RANK", "WORLD_SIZE"),
+                               ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+                               ("PMI_RANK", "PMI_SIZE")):
+        if size_key in env:
+            try:
+                rank, world = int(env.get(rank_key, "0")), int(env[size_key])
+            except ValueError:
+                raise PSGLensError(f"{rank_key}={env.get(rank_key)!r} and {size_key}="
+                                   f"{env[size_key]!r} must be whole numbers.") from None
+            if world < 1 or not 0 <= rank < world:
+                raise PSGLensError(f"{rank_key}={rank} is outside 0..{size_key}-1 "
+                                   f"({world}).")
+            return rank, world
+    if any(k.startswith("ACCELERATE_") for k in env) and importlib.util.find_spec("accelerate"):
+        from accelerate import PartialState
+
+        state = PartialState()
+        return int(state.process_index), int(state.num_processes)
+    return 0, 1
+
+
+def shard(items: Sequence, rank: int, world: int) -> list:
+    """The items this process owns: index ``i`` with ``i % world == rank``."""
+    return [x for i, x in enumerate(items) if i % world == rank]
+
+
+def discover(paths: Sequence[str], out_dir: Path | None = None) -> list[tuple[Path, Path]]:
+    """``(study, output stem relative to the out dir)`` for files and folders, sorted."""
+    found: list[tuple[Path, Path]] = []
+    out_dir = out_dir.resolve() if out_dir is not None else None
+    for text in paths:
+        p = Path(text).expanduser()
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if (f.is_file() and f.suffix.lower() in STUDY_SUFFIXES
+                        and not f.stem.lower().endswith("hypnogram")
+                        and (out_dir is None or out_dir not in f.resolve().parents)):
+                    found.append((f, f.relative_to(p).with_suffix("")))
+        elif p.exists():
+            found.append((p, Path(p.stem)))
+        else:
+            raise StudyError(f"There is no file or folder at {p}.")
+    if not found:
+        raise StudyError(f"No PSG files ({', '.join(STUDY_SUFFIXES)}) found in "
+                         f"{', '.join(paths)}.")
+    seen: dict[Path, Path] = {}
+    for study, rel in found:
+        if rel in seen and seen[rel] != study:
+            raise StudyError(f"{seen[rel]} and {study} would write the same output; score "
+                             "them into different --out-dir folders.")
+        seen[rel] = study
+    return found
+
+
+def write_atomic(hyp, target: Path, fmt: str) -> None:
+    """Write in a temp folder beside ``target``, then rename (sidecars first, main last)."""
+    from app.core.formats import write_hypnogram
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".psglens-tmp-", dir=target.parent))
+    try:
+        write_hypnogram(hyp, tmp / target.name, format=fmt)
+        for f in sorted(tmp.iterdir(), key=lambda f: f.name == target.name):
+            os.replace(f, target.parent / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def score_study(engine, study: Path, args: argparse.Namespace):
+    """Open, score (with a progress bar on stderr) and optionally smooth one study."""
+    from tqdm import tqdm
+
+    from app.core.inference.engine import drain
+    from app.core.recording import Recording
+
+    rec = Recording.open(study)
+    bar = tqdm(total=rec.n_epochs, unit="epoch", desc=study.name, file=sys.stderr,
+               disable=args.quiet, leave=False, dynamic_ncols=True)
+
+    def progress(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+
+    try:
+        hyp = drain(engine.predict(rec, progress=progress))
+    finally:
+        bar.close()
+    if args.smooth:
+        from app.core.inference.smoothing import smooth_hypnogram
+
+        hyp = smooth_hypnogram(hyp, prior_weight=args.prior_weight)
+    return hyp
+
+
+def _report(hyp, study: Path, target: Path, quiet: bool) -> None:
+    if quiet:
+        return
+    t = hyp.meta
+    rate = ""
+    busy = t.get("render_sec", 0) + t.get("preprocess_sec", 0) + t.get("model_sec", 0)
+    if busy > 0:
+        rate = f" at {hyp.n_epochs / busy:.1f} epochs/s"
+    print(f"{study.name}: {hyp.n_epochs} epochs scored by {hyp.scorer}{rate} -> {target}",
+          file=sys.stderr)
+    for note in t.get("notices", []):
+        print(f"note: {note}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.core.formats import FORMATS, format_for_path
+
+    if args.batch_size < 1:
+        raise ModelError(f"--batch-size must be at least 1, not {args.batch_size}.")
+    if args.output and args.out_dir:
+        raise PSGLensError("Give either -o FILE (one study) or --out-dir DIR (many), not both.")
+    if not args.output and not args.out_dir:
+        raise PSGLensError("Say where to write: -o FILE for one study, or --out-dir DIR.")
+    if args.output:
+        if len(args.studies) != 1 or Path(args.studies[0]).is_dir():
+            raise PSGLensError("-o writes one study's hypnogram; for several studies or a "
+                               "folder use --out-dir.")
+        target = Path(args.output)
+        fmt = args.format or format_for_path(target)  # unknown extension: fail before scoring
+        study = Path(args.studies[0])
+        if not study.is_file():
+            raise StudyError(f"There is no file at {study}.")
+        engine = make_engine(args)
+        hyp = score_study(engine, study, args)
+        write_atomic(hyp, target, fmt)
+        _report(hyp, study, target, args.quiet)
+        return 0
+    return _run_many(args, FORMATS)
+
+
+def _run_many(args: argparse.Namespace, formats: Mapping) -> int:
+    fmt = args.format or "csv"
+    if fmt not in formats:
+        raise PSGLensError(f"Unknown format {fmt!r}; known formats: {', '.join(formats)}.")
+    ext = formats[fmt].extensions[0]
+    out_dir = Path(args.out_dir)
+    studies = discover(args.studies, out_dir)
+    rank, world = shard_info()
+    mine = shard(studies, rank, world)
+    todo, skipped = [], 0
+    for study, rel in mine:
+        target = out_dir / rel.parent / f"{rel.name}{ext}"
+        if target.resolve() == study.resolve():
+            raise StudyError(f"The output for {study} would overwrite the study itself; "
+                             "choose another --out-dir or --format.")
+        if target.exists():
+            skipped += 1
+        else:
+            todo.append((study, target))
+    where = f" (process {rank + 1} of {world})" if world > 1 else ""
+    if not args.quiet:
+        print(f"{len(mine)} of {len(studies)} studies are this process's{where}: "
+              f"{len(todo)} to score, {skipped} already done.", file=sys.stderr)
+    failed = 0
+    engine = make_engine(args) if todo else None
+    for study, target in todo:
+        try:
+            hyp = score_study(engine, study, args)
+            write_atomic(hyp, target, fmt)
+        except PSGLensError as err:  # one bad study must not stop the night's batch
+            failed += 1
+            print(f"{study}: error: {err}", file=sys.stderr)
+            continue
+        _report(hyp, study, target, args.quiet)
+    if not args.quiet:
+        print(f"done{where}: {len(todo) - failed} scored, {skipped} skipped, {failed} failed.",
+              file=sys.stderr)
+    return 1 if failed else 0
