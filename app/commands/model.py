@@ -64,11 +64,11 @@ def run_info(args: argparse.Namespace) -> int:
     norm = d["image_normalisation"] or {}
     if norm:
         print(f"  normalisation:   mean {norm.get('mean')}, std {norm.get('std')}")
-    print(f"  training data:   {_fmt(d['training_data'])}")
-    print(f"  metrics:         {_fmt(d['metrics'])}")
-    print(f"  intended use:    {_fmt(d['intended_use'])}")
-    print(f"  limitations:     {_fmt(d['limitations'])}")
-    print(f"  licence:         {_fmt(d['licence'])}")
+    for label, key in (("training data", "training_data"), ("metrics", "metrics"),
+                       ("intended use", "intended_use"), ("limitations", "limitations"),
+                       ("licence", "licence")):
+        text = _fmt(d[key])
+        print(f"  {label}:{text}" if text.startswith("\n") else f"  {label + ':':<16} {text}")
     if d["synthetic_only"]:
         print("  NOTE: trained on synthetic signals only. It demonstrates the software; it "
               "is not validated on real patients and must not be used for diagnosis.")

@@ -1,0 +1,275 @@
+"""StageEngine: score a study with a model bundle, one forward pass per batch of epochs.
+
+Epochs are drawn with the bundle's own RenderSpec through :func:`app.core.render.render_many`
+(the code training uses), and read out as stage probabilities from the label logits
+(:mod:`app.core.inference.readout`). :meth:`StageEngine.predict` is a generator so the GUI
+worker and the CLI can show progress, stop, and keep what was scored.
+
+Examples
+--------
+>>> from app.core.recording import Recording
+>>> engine = StageEngine("resources/models/default", device="cpu")    # doctest: +SKIP
+>>> hyp = engine.score(Recording.open("night.edf"))                   # doctest: +SKIP
+>>> hyp.probabilities.shape                                           # doctest: +SKIP
+(960, 5)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.core.hypnogram import Hypnogram, Source
+from app.core.inference.bundle import Bundle, load_bundle
+from app.core.render import render_many, resolve_sources
+from app.core.stages import Stage
+from app.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int], None]
+StopFn = Callable[[], bool]
+
+
+@dataclass
+class EpochBatchResult:
+    """What one batch produced: its epochs, their probabilities, and where time went."""
+
+    epochs: np.ndarray            # (k,) epoch indices
+    probabilities: np.ndarray     # (k, 5) float32 over W, N1, N2, N3, REM
+    render_sec: float = 0.0       # drawing the pictures (reading the file included)
+    model_sec: float = 0.0        # the forward pass
+    preprocess_sec: float = 0.0   # processor: resize/normalise/tokenise
+    done: int = 0
+    total: int = 0
+
+    @property
+    def stages(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1).astype(np.int8)
+
+
+class Engine(Protocol):
+    """What the GUI worker and the CLI drive: StageEngine and YasaEngine."""
+
+    name: str
+    notices: list[str]
+
+    def predict(self, recording, *, epochs: Sequence[int] | None = None,
+                progress: ProgressFn | None = None, should_stop: StopFn | None = None,
+                sources: Any = None) -> Generator[EpochBatchResult, None, Hypnogram]: ...
+
+    def score(self, recording, **kw) -> Hypnogram: ...
+
+
+def drain(gen: Generator[EpochBatchResult, None, Hypnogram]) -> Hypnogram:
+    """Run a ``predict`` generator to the end and return its Hypnogram."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
+def epoch_indices(recording, epochs: Sequence[int] | None) -> np.ndarray:
+    if epochs is None:
+        return np.arange(recording.n_epochs)
+    idx = np.asarray(list(epochs), dtype=np.int64).reshape(-1)
+    for e in (idx.min(), idx.max()) if idx.size else ():
+        recording.check_epoch(int(e))
+    return idx
+
+
+@dataclass
+class ScoreAccumulator:
+    """Collects batch results into a whole-study Hypnogram (NaN rows where unscored)."""
+
+    n_epochs: int
+    probabilities: np.ndarray = field(init=False)
+    timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
+        ("render_sec", "preprocess_sec", "model_sec"), 0.0))
+    scored: int = 0
+
+    def __post_init__(self) -> None:
+        self.probabilities = np.full((self.n_epochs, 5), np.nan, np.float32)
+
+    def add(self, result: EpochBatchResult) -> None:
+        self.probabilities[result.epochs] = result.probabilities
+        self.scored += len(result.epochs)
+        for k in self.timings:
+            self.timings[k] += getattr(result, k)
+
+    def hypnogram(self, recording, *, scorer: str, meta: dict) -> Hypnogram:
+        done = ~np.isnan(self.probabilities).any(axis=1)
+        stages = np.full(self.n_epochs, int(Stage.UNSCORED), np.int8)
+        stages[done] = self.probabilities[done].argmax(axis=1)
+        meta = {**meta, **{k: round(v, 4) for k, v in self.timings.items()},
+                "epochs_scored": int(done.sum())}
+        return Hypnogram(stages, epoch_sec=recording.epoch_sec, start_time=recording.start_time,
+                         probabilities=self.probabilities, source=Source.MODEL, scorer=scorer,
+                         meta=meta)
+
+
+class StageEngine:
+    """Scores epochs with a LLaVA-family model bundle.
+
+    Parameters
+    ----------
+    bundle : Bundle or path
+        A bundle (see :func:`load_bundle`, :meth:`Bundle.from_hf`) or its folder.
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}
+        ``auto``: CUDA (bf16 where supported, else fp16) > MPS > CPU (fp32).
+    dtype : str or torch.dtype, optional
+        Overrides the device's default dtype.
+    batch_size : int
+        Epochs per forward pass; halved automatically on out-of-memory.
+    quantize : {None, "4bit", "8bit"}
+        bitsandbytes quantization (CUDA only).
+
+    Examples
+    --------
+    >>> engine = StageEngine(load_bundle("my-bundle"), device="cpu", batch_size=8)  # doctest: +SKIP
+    >>> gen = engine.predict(recording, progress=print)                            # doctest: +SKIP
+    >>> for batch in gen: ...                                                      # doctest: +SKIP
+    >>> hyp = engine.score(recording)                                              # doctest: +SKIP
+    """
+
+    def __init__(self, bundle: Bundle | str | os.PathLike, *, device: str | None = "auto",
+                 dtype: Any = None, batch_size: int = 16, quantize: str | None = None) -> None:
+        from app.core.inference.readout import resolve_device
+
+        if int(batch_size) < 1:
+            raise ModelError(f"The batch size must be at least 1, not {batch_size}.")
+        self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+        self.device, self.dtype = resolve_device(device, dtype)
+        self.model, self.processor = self.bundle.load_model(
+            device=str(self.device), dtype=self.dtype, quantize=quantize)
+        self.label_ids = self.bundle.label_token_ids(self.processor.tokenizer)
+        self.batch_size = int(batch_size)
+        self.spec = self.bundle.spec
+        self.name = self.bundle.scorer_id
+        self.notices: list[str] = list(self.bundle.notices)
+
+    def _notice(self, text: str) -> None:
+        if text not in self.notices:  # the same study scored twice says it once
+            self.notices.append(text)
+            log.warning(text)
+
+    # -- scoring -----------------------------------------------------------------------
+    def predict(self, recording, *, epochs: Sequence[int] | None = None,
+                progress: ProgressFn | None = None, should_stop: StopFn | None = None,
+                sources: Sequence | Mapping | None = None
+                ) -> Generator[EpochBatchResult, None, Hypnogram]:
+        """Yield per-batch results; return (StopIteration.value) the study's Hypnogram.
+
+        ``sources`` is either the Source per spec row (as from ``resolve_sources``) or a
+        slot -> channel mapping overriding the automatic choice. Epochs not scored (not
+        asked for, or after ``should_stop``) are Unscored with NaN probabilities.
+        """
+        spec = self.spec
+        if abs(spec.epoch_sec - recording.epoch_sec) > 1e-9:
+            raise ModelError(f"The model {self.name} reads {spec.epoch_sec:g}-s epochs but "
+                             f"the study is cut into {recording.epoch_sec:g}-s epochs.")
+        idx = epoch_indices(recording, epochs)
+        if sources is None or isinstance(sources, Mapping):
+            sources = resolve_sources(recording, spec, sources)
+        missing = [r.slot for r, s in zip(spec.rows, sources) if s is None]
+        if missing:
+            self._notice(f"{recording.path.name} has no channel for {', '.join(missing)}; "
+                         f"drawn as {spec.missing}, as the model was trained to expect.")
+        acc = ScoreAccumulator(recording.n_epochs)
+        total, done, stopped = len(idx), 0, False
+        if progress:
+            progress(0, total)
+        renders = render_many(recording, spec, idx, sources=sources, batch_size=self.batch_size)
+        while done < total:
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            t0 = time.perf_counter()
+            images = next(renders)
+            render_sec = time.perf_counter() - t0
+            chunk = idx[done:done + len(images)]
+            probs, pre_sec, model_sec = self._probabilities(images, chunk)
+            done += len(chunk)
+            result = EpochBatchResult(chunk, probs, render_sec, model_sec, pre_sec, done, total)
+            acc.add(result)
+            if progress:
+                progress(done, total)
+            yield result
+        meta = {"model": self.name, "bundle": self.bundle.display, "engine": "vlm",
+                "render_spec": spec.name, "device": str(self.device),
+                "dtype": str(self.dtype).replace("torch.", ""), "stopped": stopped,
+                "notices": list(self.notices), "sources": [None if s is None else s.name
+                                                           for s in sources]}
+        return acc.hypnogram(recording, scorer=self.name, meta=meta)
+
+    def score(self, recording, **kw) -> Hypnogram:
+        """Score every epoch (or ``epochs=``) and return the Hypnogram."""
+        return drain(self.predict(recording, **kw))
+
+    def probabilities(self, images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """(n, 5) probabilities for already rendered (H, W, 3) uint8 images."""
+        return self._probabilities(images, np.arange(len(images)))[0]
+
+    def _probabilities(self, images, epochs: np.ndarray) -> tuple[np.ndarray, float, float]:
+        from app.core.inference.readout import (
+            free_accelerator_memory,
+            is_out_of_memory,
+            stage_probabilities,
+        )
+
+        n = len(images)
+        out = np.empty((n, len(self.label_ids)), np.float32)
+        pre_sec = model_sec = 0.0
+        i = 0
+        while i < n:
+            bs = min(self.batch_size, n - i)
+            try:
+                t0 = time.perf_counter()
+                inputs = self._inputs(images[i:i + bs])
+                t1 = time.perf_counter()
+                out[i:i + bs] = stage_probabilities(self.model, inputs, self.label_ids)
+                t2 = time.perf_counter()
+            except (RuntimeError, ValueError) as err:
+                inputs = None
+                if not is_out_of_memory(err):
+                    raise ModelError(f"The model {self.name} failed on epoch(s) "
+                                     f"{int(epochs[i])}-{int(epochs[i + bs - 1])}: "
+                                     f"{str(err).strip().splitlines()[0]}") from err
+                free_accelerator_memory()
+                if bs == 1:
+                    raise ModelError(f"The model {self.name} does not fit in memory on "
+                                     f"{self.device} even one epoch at a time; use a smaller "
+                                     "dtype, --quantize or the CPU.") from err
+                self.batch_size = max(1, bs // 2)
+                self._notice(f"Out of memory on {self.device} at batch size {bs}; "
+                             f"retrying with batch size {self.batch_size}.")
+                continue
+            pre_sec += t1 - t0
+            model_sec += t2 - t1
+            i += bs
+        return out, pre_sec, model_sec
+
+    def _inputs(self, images) -> dict:
+        # separate so tests can check the very pictures the model was given
+        from app.core.inference.readout import prepare_inputs
+
+        return prepare_inputs(self.processor, images, self.bundle.prompt, self.device,
+                              self.dtype)
+
+    # -- debugging ---------------------------------------------------------------------
+    def generate_raw(self, image: np.ndarray, *, max_new_tokens: int = 16) -> str:
+        """Free text the model writes for one picture (debug view; never used to score)."""
+        import torch
+
+        inputs = self._inputs([image])
+        with torch.inference_mode():
+            out = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+        new = out[0, inputs["input_ids"].shape[1]:]
+        return self.processor.tokenizer.decode(new, skip_special_tokens=True).strip()

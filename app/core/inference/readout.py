@@ -1,0 +1,230 @@
+"""Stage probabilities from one forward pass: the logits of the label continuations.
+
+The model reads the picture and the prompt; the next-token logits at the last position,
+restricted to the first token of each label word (W, N1, N2, N3, REM), softmaxed, are the
+stage probabilities. No text is generated or parsed in the scoring path.
+
+Also here: choosing a device and dtype, and loading weights offline (safetensors only,
+never remote code), since both are torch matters the bundle and engine share.
+
+Examples
+--------
+>>> ids = label_token_ids(tokenizer, prompt, ("W", "N1", "N2", "N3", "REM"))  # doctest: +SKIP
+>>> inputs = prepare_inputs(processor, images, prompt, device, dtype)         # doctest: +SKIP
+>>> stage_probabilities(model, inputs, ids).sum(axis=1)                       # doctest: +SKIP
+array([1., 1.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from app.errors import ModelError
+
+_DTYPES = {"float32": "float32", "fp32": "float32", "float": "float32",
+           "float16": "float16", "fp16": "float16", "half": "float16",
+           "bfloat16": "bfloat16", "bf16": "bfloat16"}
+
+
+def resolve_device(device: str | None = "auto", dtype: Any = None):
+    """``(torch.device, torch.dtype)``: CUDA (bf16 if supported, else fp16) > MPS > CPU fp32.
+
+    ``device`` is ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; under a multi-process
+    launch ``auto`` takes the GPU of ``LOCAL_RANK``. ``dtype`` overrides the choice.
+    """
+    import torch
+
+    name = (device or "auto").lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            local = int(os.environ.get("LOCAL_RANK", "0") or 0)
+            name = f"cuda:{local % torch.cuda.device_count()}"
+        elif _mps_available():
+            name = "mps"
+        else:
+            name = "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError("CUDA was asked for but no CUDA GPU is available to PyTorch here; "
+                         "use --device cpu (or auto).")
+    if name == "mps" and not _mps_available():
+        raise ModelError("MPS (Apple GPU) was asked for but is not available here; use "
+                         "--device cpu (or auto).")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError) as err:
+        raise ModelError(f"Unknown device {device!r}; use auto, cpu, cuda or mps.") from err
+    if dtype is not None:
+        return dev, _to_dtype(dtype)
+    if dev.type == "cuda":
+        with torch.cuda.device(dev):
+            return dev, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if dev.type == "mps":
+        return dev, torch.float16
+    return dev, torch.float32
+
+
+def _mps_available() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def _to_dtype(dtype: Any):
+    import torch
+
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    key = _DTYPES.get(str(dtype).lower().replace("torch.", ""))
+    if key is None:
+        raise ModelError(f"Unknown dtype {dtype!r}; use float32, float16 or bfloat16.")
+    return getattr(torch, key)
+
+
+@contextlib.contextmanager
+def _quiet_loading():
+    """No per-tensor progress bars from transformers while we draw our own."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+
+
+def load_weights(bundle, *, device: str | None = "auto", dtype: Any = None,
+                 quantize: str | None = None):
+    """Build the model of ``bundle`` on its device, in eval mode (LoRA merged unless quantized)."""
+    from transformers import AutoModelForImageTextToText
+
+    dev, dt = resolve_device(device, dtype)
+    kwargs: dict[str, Any] = dict(local_files_only=not bundle.allow_download,
+                                  trust_remote_code=False, use_safetensors=True, dtype=dt)
+    if quantize:
+        kwargs["quantization_config"] = _quantization_config(quantize, dev, dt)
+        kwargs["device_map"] = {"": dev.index or 0}
+    try:
+        with _quiet_loading():
+            model = AutoModelForImageTextToText.from_pretrained(bundle.base_ref, **kwargs)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+        raise ModelError(f"The model of {bundle.display} cannot be loaded: "
+                         f"{first_line(err)}") from err
+    arch = bundle.card.get("architecture")
+    if arch and arch != type(model).__name__:
+        bundle.notices.append(f"The card says {arch} but the weights built "
+                              f"{type(model).__name__}.")
+    if bundle.adapter_path is not None:
+        from peft import PeftModel
+
+        try:
+            model = PeftModel.from_pretrained(model, str(bundle.adapter_path),
+                                              is_trainable=False)
+        except (OSError, ValueError, KeyError, RuntimeError) as err:
+            raise ModelError(f"The LoRA adapter of {bundle.display} does not fit its base "
+                             f"model: {first_line(err)}") from err
+        if not quantize:  # a plain model is faster and what explanations expect
+            model = model.merge_and_unload()
+    if not quantize:
+        model = model.to(dev)
+    return model.eval()
+
+
+def _quantization_config(quantize: str, dev, dt):
+    from transformers import BitsAndBytesConfig
+
+    if quantize not in ("4bit", "8bit"):
+        raise ModelError(f"Unknown quantization {quantize!r}; use 4bit or 8bit.")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ModelError(f"{quantize} quantization needs the bitsandbytes package, which is "
+                         "not installed; install it (pip install bitsandbytes) or run "
+                         "without quantization.")
+    if dev.type != "cuda":
+        raise ModelError(f"{quantize} quantization runs on a CUDA GPU only; use --device "
+                         "cuda or run without quantization.")
+    if quantize == "4bit":
+        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=dt,
+                                  bnb_4bit_quant_type="nf4")
+    return BitsAndBytesConfig(load_in_8bit=True)
+
+
+def label_token_ids(tokenizer, prompt: str, labels: Sequence[str], *,
+                    source: str = "the model") -> list[int]:
+    """The first token of each label continuing ``prompt``; distinct, or a ModelError."""
+    base = list(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    ids = []
+    for label in labels:
+        full = list(tokenizer(f"{prompt} {label}", add_special_tokens=False)["input_ids"])
+        if len(full) <= len(base) or full[:len(base)] != base:
+            raise ModelError(f"The label {label!r} of {source} does not tokenize as a "
+                             "continuation of the prompt, so its probability cannot be read "
+                             "at the prompt's last position.")
+        token = full[len(base)]
+        if token == getattr(tokenizer, "unk_token_id", None):
+            raise ModelError(f"The label {label!r} of {source} is unknown to its tokenizer.")
+        ids.append(int(token))
+    for i, a in enumerate(ids):
+        if a in ids[:i]:
+            other = labels[ids.index(a)]
+            piece = tokenizer.convert_ids_to_tokens(a)
+            raise ModelError(f"The labels {other!r} and {labels[i]!r} of {source} both start "
+                             f"with the token {piece!r}; each label must start with its own "
+                             "token (rename the labels in the card, or retrain).")
+    return ids
+
+
+def prepare_inputs(processor, images: Sequence[np.ndarray], prompt: str, device, dtype
+                   ) -> dict:
+    """Processor tensors for a batch of (H, W, 3) uint8 images, on ``device``."""
+    import torch
+
+    imgs = [np.ascontiguousarray(im) for im in images]
+    inputs = processor(images=imgs, text=[prompt] * len(imgs), return_tensors="pt",
+                       padding=True)
+    out = {}
+    for k, v in inputs.items():
+        if isinstance(v, torch.Tensor):
+            v = v.to(device, dtype=dtype) if torch.is_floating_point(v) else v.to(device)
+        out[k] = v
+    return out
+
+
+def stage_probabilities(model, inputs: dict, label_ids: Sequence[int]) -> np.ndarray:
+    """(n, len(label_ids)) float32 probabilities: one forward pass, last position only."""
+    import torch
+
+    with torch.inference_mode():
+        logits = model(**inputs, logits_to_keep=1).logits[:, -1, list(label_ids)]
+        return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """CUDA OOM, or the RuntimeError MPS raises when it runs out of memory."""
+    import torch
+
+    if isinstance(err, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
+
+
+def free_accelerator_memory() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    mps = getattr(torch, "mps", None)
+    if _mps_available() and mps is not None and hasattr(mps, "empty_cache"):
+        mps.empty_cache()
+
+
+def first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__).rstrip(".") + "."

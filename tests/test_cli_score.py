@@ -1,0 +1,166 @@
+"""psg-lens score / model info / model check, through app.cli.main."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from models import cached, full_bundle, study
+
+from app.cli import main
+from app.commands import score as score_cmd
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    return cached(full_bundle, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("studies")
+    for i, n in enumerate((6, 4, 5)):
+        study(folder / f"night{i}.edf", n, seed=i)
+    return folder
+
+
+def _read(path: Path):
+    from app.core.formats import read_hypnogram
+
+    return read_hypnogram(path)
+
+
+def test_score_one_study_to_csv(bundle, studies, tmp_path, capsys):
+    out = tmp_path / "out.csv"
+    rc = main(["score", str(studies / "night0.edf"), "--model", str(bundle), "--device", "cpu",
+               "--batch-size", "4", "-o", str(out)])
+    assert rc == 0
+    hyp = _read(out)
+    assert hyp.n_epochs == 6 and (hyp.stages >= 0).all()
+    err = capsys.readouterr().err
+    assert "6 epochs scored by tiny-llava-clinical/0.0.1" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_score_smooth_and_json(bundle, studies, tmp_path):
+    out = tmp_path / "out.json"
+    assert main(["score", str(studies / "night1.edf"), "--model", str(bundle), "--device",
+                 "cpu", "--smooth", "--quiet", "-o", str(out)]) == 0
+    assert _read(out).n_epochs == 4
+
+
+def test_missing_default_model_names_the_option(studies, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(score_cmd, "default_model_path", lambda: tmp_path / "no-model")
+    rc = main(["score", str(studies / "night0.edf"), "-o", str(tmp_path / "o.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "embedded default model is not installed" in err and "--model" in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_unknown_output_extension_fails_before_scoring(bundle, studies, tmp_path, capsys):
+    rc = main(["score", str(studies / "night0.edf"), "--model", str(bundle),
+               "-o", str(tmp_path / "o.docx")])
+    assert rc == 2 and "Cannot tell the format" in capsys.readouterr().err
+
+
+def test_ctrl_c_writes_nothing(bundle, studies, tmp_path, monkeypatch, capsys):
+    from app.core.inference.engine import StageEngine
+
+    real = StageEngine.predict
+
+    def interrupted(self, rec, **kw):
+        gen = real(self, rec, **kw)
+        yield next(gen)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(StageEngine, "predict", interrupted)
+    out = tmp_path / "o.csv"
+    rc = main(["score", str(studies / "night0.edf"), "--model", str(bundle), "--device", "cpu",
+               "--batch-size", "2", "-o", str(out)])
+    assert rc == 130 and "stopped" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_many_studies_are_resumable(bundle, studies, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["score", str(studies), "--model", str(bundle), "--device", "cpu",
+            "--out-dir", str(out), "--format", "csv", "--quiet"]
+    assert main(args) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["night0.csv", "night1.csv", "night2.csv"]
+    stamp = (out / "night1.csv").stat().st_mtime_ns
+    (out / "night2.csv").unlink()
+    assert main([*args[:-1]]) == 0          # without --quiet: a summary line
+    err = capsys.readouterr().err
+    assert "1 to score, 2 already done" in err and "1 scored, 2 skipped, 0 failed" in err
+    assert (out / "night1.csv").stat().st_mtime_ns == stamp
+    assert _read(out / "night2.csv").n_epochs == 5
+
+
+def test_one_bad_study_does_not_stop_the_batch(bundle, studies, tmp_path, capsys):
+    bad = tmp_path / "in" / "broken.edf"
+    bad.parent.mkdir()
+    bad.write_bytes(b"0       not an edf at all")
+    rc = main(["score", str(studies / "night1.edf"), str(bad), "--model", str(bundle),
+               "--device", "cpu", "--out-dir", str(tmp_path / "out"), "--quiet"])
+    assert rc == 1 and "broken.edf: error:" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["night1.csv"]
+
+
+def test_shard_assignment_from_env():
+    assert score_cmd.shard_info({}) == (0, 1)
+    assert score_cmd.shard_info({"RANK": "1", "WORLD_SIZE": "3"}) == (1, 3)
+    assert score_cmd.shard_info({"OMPI_COMM_WORLD_RANK": "2",
+                                 "OMPI_COMM_WORLD_SIZE": "4"}) == (2, 4)
+    items = list(range(10))
+    parts = [score_cmd.shard(items, r, 3) for r in range(3)]
+    assert parts[1] == [1, 4, 7]
+    assert sorted(sum(parts, [])) == items
+    with pytest.raises(Exception, match="outside"):
+        score_cmd.shard_info({"RANK": "3", "WORLD_SIZE": "3"})
+
+
+def test_each_process_scores_only_its_shard(bundle, studies, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for rank in ("1", "0"):
+        monkeypatch.setenv("RANK", rank)
+        assert main(["score", str(studies), "--model", str(bundle), "--device", "cpu",
+                     "--out-dir", str(out), "--quiet"]) == 0
+        if rank == "1":  # sorted studies night0, night1, night2: rank 1 owns index 1
+            assert sorted(p.name for p in out.iterdir()) == ["night1.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["night0.csv", "night1.csv", "night2.csv"]
+
+
+def test_score_with_yasa(studies, tmp_path):
+    pytest.importorskip("yasa")
+    out = tmp_path / "y.csv"
+    assert main(["score", str(studies / "night0.edf"), "--engine", "yasa", "--quiet",
+                 "-o", str(out)]) == 0
+    assert _read(out).n_epochs == 6
+
+
+def test_model_info(bundle, capsys):
+    assert main(["model", "info", str(bundle)]) == 0
+    out = capsys.readouterr().out
+    for text in ("tiny-llava-clinical 0.0.1", "LlavaForConditionalGeneration",
+                 "full model in the bundle", "W, N1, N2, N3, REM", "Classify the PSG.",
+                 "clinical v1: 64x64, 6 rows", "held_out_synthetic", "random weights",
+                 "trained on synthetic signals only"):
+        assert text in out, text
+
+
+def test_model_info_on_a_folder_without_card(tmp_path, capsys):
+    assert main(["model", "info", str(tmp_path)]) == 2
+    assert "has no model_card.json" in capsys.readouterr().err
+
+
+def test_model_check_prints_five_probabilities(bundle, capsys):
+    assert main(["model", "check", str(bundle), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    probs = {m[0]: float(m[1]) for m in
+             re.findall(r"^\s+(W|N1|N2|N3|REM)\s+([0-9.]+)", out, flags=re.M)}
+    assert list(probs) == ["W", "N1", "N2", "N3", "REM"]
+    assert np.isclose(sum(probs.values()), 1, atol=1e-3)
