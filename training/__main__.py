@@ -19,6 +19,7 @@ def load_config(path: str) -> dict:
         cfg = json.loads(p.read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise SystemExit(f"Cannot read training config {p}: {err}") from err
+    cfg.pop("_comment", None)
     cfg.setdefault("finetune", {}).setdefault("cache_dir", cfg.get("cache", {}).get("output_dir"))
     return cfg
 

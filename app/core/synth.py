@@ -560,7 +560,7 @@ def synthesize(
                 x += _shaped_noise(rng, np.repeat(floor, n_ep, 0), shapes, e, xfade)
                 x += f32(rng.uniform(0.002, 0.008)) * ecg + f32(0.05) * glob
             else:
-                side = planted["leg_movement"]
+                side = planted["leg_movement"]  # one leg per movement: LAT even epochs
                 mine = side[2] % 2 == (0 if name == "LAT" else 1)
                 x *= f32(rng.uniform(1.5, 3.0)) + _scatter(n, side[0][mine], side[3][mine]) \
                     + f32(0.5) * trace("movement")
