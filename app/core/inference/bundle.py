@@ -440,6 +440,9 @@ def save_bundle(out_dir: str | os.PathLike, model, processor, card: dict) -> Pat
     try:
         _save_files(model, processor, card, tmp, is_peft)
         load_bundle(tmp)  # never publish a bundle we would refuse to load
+        # mkdtemp and some writers make owner-only files; a bundle is meant to be shared
+        for p in [tmp, *tmp.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
