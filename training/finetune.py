@@ -249,9 +249,19 @@ def main(args: FinetuneArgs) -> dict:
     steps_per_epoch = math.ceil(len(train_dl) / args.grad_accum)
     total = args.max_steps or int(steps_per_epoch * args.num_epochs)
     warm = int(total * args.warmup_ratio)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda s: min(1.0, (s + 1) / max(warm, 1)) *
-        max(0.0, 0.5 * (1 + math.cos(math.pi * min(s, total) / max(total, 1)))))
+    budget_sec = args.max_minutes * 60 if args.max_minutes else None
+    clock = {"start": time.time()}
+
+    def lr_factor(s: int) -> float:
+        # warmup, then cosine over whichever runs out first: steps or the time budget,
+        # so a run cut short by max_minutes still ends with a small learning rate
+        progress = min(s, total) / max(total, 1)
+        if budget_sec:
+            progress = max(progress, (time.time() - clock["start"]) / budget_sec)
+        return min(1.0, (s + 1) / max(warm, 1)) * max(0.0, 0.5 * (1 + math.cos(math.pi *
+                                                                            min(progress, 1.0))))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lr_factor)
     model, optim, train_dl, val_dl, sched = accelerator.prepare(model, optim, train_dl, val_dl,
                                                                 sched)
     weights = weights.to(accelerator.device)
@@ -262,6 +272,7 @@ def main(args: FinetuneArgs) -> dict:
         state = json.loads((ckpt / "state.json").read_text())
         accelerator.print(f"resumed at step {state['step']}")
     t0, seen = time.time(), 0
+    clock["start"] = t0 - state.get("elapsed", 0.0)
     model.train()
     stop = False
     while state["step"] < total and not stop:
@@ -283,7 +294,8 @@ def main(args: FinetuneArgs) -> dict:
                 rate = seen / (time.time() - t0)
                 accelerator.print(f"step {step}/{total} loss {loss.item():.4f} "
                                   f"{rate:.1f} img/s")
-            out_of_time = args.max_minutes and (time.time() - t0) / 60 > args.max_minutes
+            state["elapsed"] = time.time() - clock["start"]
+            out_of_time = budget_sec is not None and state["elapsed"] > budget_sec
             if step % args.eval_every == 0 or step >= total or out_of_time:
                 metrics, _, _ = evaluate_loader(model, val_dl, first_ids, accelerator)
                 entry = {"step": step, "loss": float(loss.item()), "val": metrics,
