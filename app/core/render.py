@@ -136,6 +136,16 @@ def _filter(x: np.ndarray, sfreq: float, row: RowSpec, spec: RenderSpec) -> np.n
     gives, at a fraction of its cost. The circular wrap at the window's ends decays
     inside the ``filter_pad_sec`` padding, which is cropped before drawing.
     """
+    return filter_signal(x, sfreq, row.highpass_hz, row.lowpass_hz, spec.notch_hz)
+
+
+def filter_signal(x: np.ndarray, sfreq: float, highpass_hz: float | None,
+                  lowpass_hz: float | None, notch_hz: float | None = None) -> np.ndarray:
+    """The renderer's AASM filter for other viewers (the GUI's trace view): float32 out.
+
+    Same zero-phase Butterworth response as the images; pad the window by a few
+    seconds each side and crop after, as the renderer does.
+    """
     with np.errstate(over="ignore"):  # beyond float32's range is not a signal: undrawn
         x = np.asarray(x, np.float32)
     bad = ~np.isfinite(x)
@@ -143,7 +153,7 @@ def _filter(x: np.ndarray, sfreq: float, row: RowSpec, spec: RenderSpec) -> np.n
     if has_bad:
         x = np.where(bad, np.float32(0), x)
     n = x.shape[-1]
-    gain = _gain(float(sfreq), n, row.highpass_hz, row.lowpass_hz, spec.notch_hz)
+    gain = _gain(float(sfreq), n, highpass_hz, lowpass_hz, notch_hz)
     if gain is not None and n >= 8:
         x = x - x.mean(axis=-1, keepdims=True, dtype=np.float64).astype(np.float32)
         x = sp_fft.irfft(sp_fft.rfft(x, axis=-1) * gain, n=n, axis=-1)

@@ -1,0 +1,19 @@
+"""psg-lens gui [STUDY]: the scoring workstation (also what ``psg-lens`` alone opens)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gui", help="open the scoring workstation (optionally a study)")
+    p.add_argument("study", nargs="?", help="PSG file to open")
+    p.add_argument("--run-model", action="store_true",
+                   help="score the study with the chosen model once it is open")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.gui.app import run_gui  # Qt only now: the rest of the CLI stays Qt-free
+
+    return run_gui(args.study, run_model=args.run_model)

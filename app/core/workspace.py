@@ -1,0 +1,575 @@
+"""Workspace: the open study as the scoring GUI sees it, without Qt.
+
+It holds the recording, its scoring session, the current epoch and view, the model runs,
+imported scorers' hypnograms and the current explanation, and emits plain callback
+events (``ws.events.epoch.connect(callback)``; the callback gets an :class:`Event`).
+Widgets receive a Workspace and subscribe; nothing here knows a widget exists.
+
+Every scoring call writes through :class:`~app.core.session.ScoringSession` before it
+returns, so an edit is on disk the moment the key press has been handled. View state
+(position, window) is written by :meth:`Workspace.save_state`, which the GUI calls on a
+timer and on close: losing a position in a crash is harmless, losing an edit is not.
+
+Examples
+--------
+>>> ws = Workspace.open("night.edf", who="tech-01")        # doctest: +SKIP
+>>> ws.events.epoch.connect(lambda ev: print(ev.epoch))     # doctest: +SKIP
+>>> ws.score(Stage.N2)                                      # doctest: +SKIP
+1
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.core.agreement import Agreement, agreement
+from app.core.hypnogram import Hypnogram, Source
+from app.core.recording import Recording
+from app.core.render_spec import RenderSpec
+from app.core.session import ScoringSession
+from app.core.stages import Stage
+from app.errors import PSGLensError, SpecError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AASM_SLOTS", "Event", "Explanation", "RunInfo", "Workspace"]
+
+#: The slots the trace view shows first, top to bottom (AASM montage order).
+AASM_SLOTS = ("frontal", "central", "occipital", "e1", "e2", "chin", "ecg")
+
+
+# -- events ---------------------------------------------------------------------------
+class Event:
+    """What a callback receives: ``type`` plus the emitter's keyword payload."""
+
+    def __init__(self, type: str, **payload: object) -> None:
+        self.type = type
+        self.__dict__.update(payload)
+
+    def __repr__(self) -> str:
+        return f"Event({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
+
+
+class Emitter:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._callbacks: list[Callable[[Event], None]] = []
+
+    def connect(self, callback: Callable[[Event], None]) -> Callable[[Event], None]:
+        if callback not in self._callbacks:
+            self._callbacks.append(callback)
+        return callback
+
+    def disconnect(self, callback: Callable[[Event], None] | None = None) -> None:
+        if callback is None:
+            self._callbacks.clear()
+        elif callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def __call__(self, **payload: object) -> None:
+        event = Event(self.name, **payload)
+        for cb in list(self._callbacks):
+            try:
+                cb(event)
+            except Exception:  # one broken subscriber must not stop the others
+                log.exception("subscriber of %s failed", self.name)
+
+
+class Events:
+    """The workspace's emitters (napari-style ``events.<name>.connect``)."""
+
+    NAMES = ("epoch", "stages", "model", "runs", "imported", "view", "channel_map",
+             "explanation", "message", "saved", "closed")
+
+    def __init__(self) -> None:
+        for name in self.NAMES:
+            setattr(self, name, Emitter(name))
+
+    def disconnect_all(self) -> None:
+        for name in self.NAMES:
+            getattr(self, name).disconnect()
+
+
+# -- model runs and explanations ------------------------------------------------------
+@dataclass
+class RunInfo:
+    """One model run: its session record and its (growing) hypnogram."""
+
+    run_id: int
+    bundle_id: str
+    spec: RenderSpec | None
+    meta: dict
+    hypnogram: Hypnogram
+
+    @property
+    def label(self) -> str:
+        return f"#{self.run_id} {self.bundle_id}"
+
+    @property
+    def n_done(self) -> int:
+        return int(np.sum(self.hypnogram.stages >= 0))
+
+
+@dataclass
+class Explanation:
+    """A saliency heatmap over one epoch's model image, and its channel x second map."""
+
+    epoch: int
+    heat: np.ndarray             # (H, W) float over the model's image
+    spec: RenderSpec
+    grid: np.ndarray             # (n_rows, n_bins) importance per spec row and time bin
+    bin_starts: np.ndarray       # seconds from the epoch's onset
+    bin_sec: float = 1.0
+    method: str = ""
+
+    def channel_importance(self) -> list[tuple[str, float]]:
+        """(row label, share of the total) for each spec row, largest first."""
+        per_row = np.clip(self.grid, 0, None).sum(axis=1)
+        total = float(per_row.sum()) or 1.0
+        labels = [r.label or r.slot for r in self.spec.rows]
+        return sorted(((lab, float(v) / total) for lab, v in zip(labels, per_row)),
+                      key=lambda kv: -kv[1])
+
+
+# -- the workspace --------------------------------------------------------------------
+@dataclass
+class _View:
+    window_sec: float = 30.0
+    context: bool = False
+    filters: bool = True
+
+
+class Workspace:
+    """One open study. Use :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, recording: Recording, session: ScoringSession, *,
+                 low_confidence: float = 0.6, auto_advance: bool = True) -> None:
+        if session.n_epochs != recording.n_epochs:
+            raise PSGLensError(f"The session has {session.n_epochs} epochs but the study has "
+                               f"{recording.n_epochs}; it belongs to another recording.")
+        self.recording = recording
+        self.session = session
+        self.events = Events()
+        self.low_confidence = float(low_confidence)
+        self.auto_advance = bool(auto_advance)
+        self.notes: list[str] = list(recording.notes)
+        state = session.get_state("view", {}) or {}
+        self._epoch = int(np.clip(int(state.get("epoch", 0)), 0, self.n_epochs - 1))
+        self.view = _View(float(state.get("window_sec", 30.0)), bool(state.get("context", False)),
+                          bool(state.get("filters", True)))
+        self._tech = session.technician_hypnogram()
+        self._runs: dict[int, RunInfo] = {}
+        for run in session.model_runs():
+            self._runs[run.run_id] = RunInfo(run.run_id, run.bundle_id,
+                                             _spec_or_none(run.render_spec_json), run.meta,
+                                             session.model_hypnogram(run.run_id))
+        active = state.get("active_run")
+        self.active_run_id: int | None = (active if active in self._runs else
+                                          max(self._runs, default=None))
+        self.imported: list[Hypnogram] = []
+        for path in session.get_state("imports", []) or []:
+            try:
+                self.imported.append(self._read_import(path))
+            except PSGLensError as err:
+                self.notes.append(f"The imported hypnogram {path} was not reloaded: {err}")
+        self.explanation: Explanation | None = None
+        self._pending: set[int] = set()
+        self._batch_depth = 0
+        self._state_dirty = False
+        session.on_change.append(self._on_session_change)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, who: str | None = None,
+             low_confidence: float = 0.6, auto_advance: bool = True,
+             accept_changed: bool = False) -> Workspace:
+        """Open a study and its session (created beside it on first open)."""
+        rec = Recording.open(path)
+        session = ScoringSession.open(rec.path, n_epochs=rec.n_epochs, epoch_sec=rec.epoch_sec,
+                                      start_time=rec.start_time, who=who or None,
+                                      accept_changed=accept_changed)
+        try:
+            return cls(rec, session, low_confidence=low_confidence, auto_advance=auto_advance)
+        except BaseException:
+            session.close()
+            raise
+
+    def close(self) -> None:
+        if self.session.closed:
+            return
+        self.save_state()
+        self.session.on_change.remove(self._on_session_change)
+        self.session.close()
+        self.events.closed()
+        self.events.disconnect_all()
+
+    # -- description --------------------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        return self.recording.path
+
+    @property
+    def n_epochs(self) -> int:
+        return self.recording.n_epochs
+
+    @property
+    def epoch_sec(self) -> float:
+        return self.recording.epoch_sec
+
+    @property
+    def scorer(self) -> str:
+        return self.session.who
+
+    def clock(self, seconds: float) -> dt.datetime | None:
+        """Clock time of ``seconds`` from the recording's start (None if unknown)."""
+        start = self.recording.start_time
+        return None if start is None else start + dt.timedelta(seconds=float(seconds))
+
+    # -- position and view --------------------------------------------------------------
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def set_epoch(self, epoch: int) -> int:
+        epoch = int(np.clip(int(epoch), 0, self.n_epochs - 1))
+        if epoch != self._epoch:
+            old, self._epoch = self._epoch, epoch
+            self._state_dirty = True
+            self.events.epoch(epoch=epoch, old=old)
+        return epoch
+
+    def step(self, n: int = 1) -> int:
+        return self.set_epoch(self._epoch + n)
+
+    @property
+    def page_epochs(self) -> int:
+        """Epochs one page flip moves: the visible window's length (at least one)."""
+        return max(1, int(round(self.view.window_sec / self.epoch_sec)))
+
+    def page(self, n: int = 1) -> int:
+        return self.set_epoch(self._epoch + n * self.page_epochs)
+
+    def set_view(self, *, window_sec: float | None = None, context: bool | None = None,
+                 filters: bool | None = None) -> None:
+        if window_sec is not None:
+            if window_sec < self.epoch_sec:
+                raise ValueError(f"The window must show at least one epoch "
+                                 f"({self.epoch_sec:g} s), not {window_sec:g} s.")
+            self.view.window_sec = float(window_sec)
+        if context is not None:
+            self.view.context = bool(context)
+        if filters is not None:
+            self.view.filters = bool(filters)
+        self._state_dirty = True
+        self.events.view(view=self.view)
+
+    def visible_span(self, epoch: int | None = None) -> tuple[float, float]:
+        """[t0, t1) seconds shown for ``epoch``: the window centred on it, plus context."""
+        epoch = self._epoch if epoch is None else epoch
+        onset = epoch * self.epoch_sec
+        extra = max(0.0, self.view.window_sec - self.epoch_sec) / 2
+        if self.view.context:
+            extra = max(extra, self.epoch_sec)
+        return onset - extra, onset + self.epoch_sec + extra
+
+    @property
+    def state_dirty(self) -> bool:
+        return self._state_dirty
+
+    def save_state(self) -> bool:
+        """Store position and view in the session (only when they changed)."""
+        if not self._state_dirty or self.session.closed:
+            return False
+        self.session.set_state("view", {"epoch": self._epoch, "window_sec": self.view.window_sec,
+                                        "context": self.view.context,
+                                        "filters": self.view.filters,
+                                        "active_run": self.active_run_id})
+        self._state_dirty = False
+        self.events.saved(when=dt.datetime.now())
+        return True
+
+    # -- technician scoring -------------------------------------------------------------
+    @property
+    def technician(self) -> Hypnogram:
+        return self._tech
+
+    def score(self, stage: Stage | int, epoch: int | None = None, *, kind: str = "edit",
+              advance: bool | None = None) -> int:
+        """Set the stage of ``epoch`` (default current), then advance if set to."""
+        epoch = self._epoch if epoch is None else int(epoch)
+        with self._batch():
+            self.session.set_stage(epoch, Stage(int(stage)), kind=kind)
+        if (self.auto_advance if advance is None else advance) and epoch == self._epoch:
+            self.step(1)
+        return self._epoch
+
+    def mark_artifact(self) -> int:
+        return self.score(Stage.ARTIFACT)
+
+    def accept_model(self) -> bool:
+        """Give the current epoch the active model's stage (an 'accept' edit)."""
+        run = self.active_run
+        stage = -1 if run is None else int(run.hypnogram.stages[self._epoch])
+        if stage < 0:
+            self.events.message(text="The model has not scored this epoch; "
+                                     "score it by hand or run the model first.")
+            return False
+        self.score(stage, kind="accept")
+        return True
+
+    def accept_model_unscored(self) -> int:
+        """Fill every epoch the technician left unscored with the model's stage (one undo
+        step); returns how many epochs changed."""
+        run = self.active_run
+        if run is None:
+            self.events.message(text="There is no model run to accept.")
+            return 0
+        todo = np.flatnonzero((self._tech.stages == Stage.UNSCORED)
+                              & (run.hypnogram.stages >= 0))
+        if todo.size == 0:
+            return 0
+        with self._batch():
+            changed = self.session.set_stages(todo, run.hypnogram.stages[todo], kind="accept")
+        return len(changed)
+
+    def undo(self) -> list[int]:
+        with self._batch():
+            epochs = self.session.undo()
+        if epochs:
+            self.set_epoch(epochs[0])
+        else:
+            self.events.message(text="Nothing to undo.")
+        return epochs
+
+    def redo(self) -> list[int]:
+        with self._batch():
+            epochs = self.session.redo()
+        if epochs:
+            self.set_epoch(epochs[0])
+        else:
+            self.events.message(text="Nothing to redo.")
+        return epochs
+
+    @contextmanager
+    def _batch(self) -> Iterator[None]:
+        """Collect per-epoch session events into one ``stages`` event."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if self._batch_depth == 0 and self._pending:
+                epochs, self._pending = sorted(self._pending), set()
+                self.events.stages(epochs=epochs)
+
+    def _on_session_change(self, kind: str, payload: dict) -> None:
+        if kind != "stage":
+            return
+        e, new = int(payload["epoch"]), int(payload["new"])
+        self._tech.stages[e] = new
+        self._tech.sources[e] = (Source.NONE if new == Stage.UNSCORED else
+                                 Source.IMPORTED if payload["kind"] == "import"
+                                 else Source.TECHNICIAN)
+        self._pending.add(e)
+        if self._batch_depth == 0:  # a change made outside the workspace's own calls
+            epochs, self._pending = sorted(self._pending), set()
+            self.events.stages(epochs=epochs)
+
+    # -- model runs ---------------------------------------------------------------------
+    @property
+    def runs(self) -> list[RunInfo]:
+        return [self._runs[k] for k in sorted(self._runs)]
+
+    def run(self, run_id: int) -> RunInfo:
+        return self._runs[run_id]
+
+    @property
+    def active_run(self) -> RunInfo | None:
+        return self._runs.get(self.active_run_id) if self.active_run_id is not None else None
+
+    @property
+    def model(self) -> Hypnogram | None:
+        run = self.active_run
+        return None if run is None else run.hypnogram
+
+    def set_active_run(self, run_id: int | None) -> None:
+        if run_id is not None and run_id not in self._runs:
+            raise KeyError(f"There is no model run {run_id}.")
+        self.active_run_id = run_id
+        self._state_dirty = True
+        self.events.runs()
+
+    def start_run(self, bundle_id: str, spec: RenderSpec | None = None,
+                  meta: dict | None = None) -> int:
+        """Record a new (empty) model run, make it active, return its id."""
+        spec_json = spec.to_json() if spec is not None else "{}"
+        run_id = self.session.add_model_run(bundle_id, spec_json, meta=meta or {})
+        hyp = Hypnogram.unscored(self.n_epochs, epoch_sec=self.epoch_sec,
+                                 start_time=self.recording.start_time, scorer=bundle_id,
+                                 source=Source.MODEL,
+                                 probabilities=np.full((self.n_epochs, 5), 0.2, np.float32))
+        self._runs[run_id] = RunInfo(run_id, bundle_id, spec, dict(meta or {}), hyp)
+        self.active_run_id = run_id
+        self._state_dirty = True
+        self.events.runs()
+        return run_id
+
+    def add_model_batch(self, run_id: int, epochs: Sequence[int] | np.ndarray,
+                        probabilities: np.ndarray) -> None:
+        """Store a batch of a running model in the session and show it at once."""
+        run = self._runs[run_id]
+        epochs = np.asarray(epochs, dtype=np.int64).reshape(-1)
+        probs = np.asarray(probabilities, dtype=np.float32).reshape(len(epochs), 5)
+        if epochs.size == 0:
+            return
+        order = np.argsort(epochs, kind="stable")
+        epochs, probs = epochs[order], probs[order]
+        breaks = np.flatnonzero(np.diff(epochs) != 1) + 1
+        for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(epochs)]):
+            start, block = int(epochs[lo]), probs[lo:hi]
+            stages = block.argmax(axis=1).astype(np.int8)
+            self.session.update_model_run(run_id, start, block, stages)
+            run.hypnogram.probabilities[start:start + len(block)] = block
+            run.hypnogram.stages[start:start + len(block)] = stages
+            run.hypnogram.sources[start:start + len(block)] = Source.MODEL
+        self.events.model(run_id=run_id, start=int(epochs[0]), stop=int(epochs[-1]) + 1)
+
+    def finish_run(self, run_id: int, *, stopped: bool = False) -> None:
+        run = self._runs[run_id]
+        run.meta["stopped"] = stopped
+        self.events.runs()
+
+    # -- navigation helpers ---------------------------------------------------------------
+    def confidence(self) -> np.ndarray:
+        """Active model's top probability per epoch; NaN where it has not scored."""
+        run = self.active_run
+        if run is None:
+            return np.full(self.n_epochs, np.nan)
+        conf = run.hypnogram.probabilities.max(axis=1).astype(float)
+        return np.where(run.hypnogram.stages >= 0, conf, np.nan)
+
+    def low_confidence_epochs(self) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.flatnonzero(self.confidence() < self.low_confidence)
+
+    def disagreement_epochs(self, other: Hypnogram | None = None) -> np.ndarray:
+        """Epochs the technician staged (W..REM) differently from ``other`` (default: the
+        active model run)."""
+        other = self.model if other is None else other
+        if other is None:
+            return np.zeros(0, np.int64)
+        a, b = self._tech.stages, other.stages
+        return np.flatnonzero((a >= 0) & (b >= 0) & (a != b))
+
+    def _jump(self, candidates: np.ndarray, direction: int, what: str) -> int | None:
+        if candidates.size == 0:
+            self.events.message(text=f"There is no {what} epoch.")
+            return None
+        e = self._epoch
+        after = candidates[candidates > e] if direction > 0 else candidates[candidates < e][::-1]
+        if after.size == 0:  # wrap around the night, and say so
+            after = candidates if direction > 0 else candidates[::-1]
+            self.events.message(text=f"Wrapped around: back to the "
+                                     f"{'first' if direction > 0 else 'last'} {what} epoch.")
+        return self.set_epoch(int(after[0]))
+
+    def next_low_confidence(self, direction: int = 1) -> int | None:
+        return self._jump(self.low_confidence_epochs(), direction, "low-confidence")
+
+    def next_disagreement(self, direction: int = 1, other: Hypnogram | None = None
+                          ) -> int | None:
+        return self._jump(self.disagreement_epochs(other), direction, "disagreeing")
+
+    # -- agreement and imported scorers ---------------------------------------------------
+    def run_agreement(self, a: int, b: int) -> Agreement:
+        return agreement(self._runs[a].hypnogram, self._runs[b].hypnogram)
+
+    def technician_agreement(self, other: Hypnogram) -> Agreement:
+        return agreement(self._tech, other)
+
+    def _read_import(self, path: str | os.PathLike) -> Hypnogram:
+        from app.core.formats import read_hypnogram
+
+        hyp = read_hypnogram(path, unknown="unscored")
+        if abs(hyp.epoch_sec - self.epoch_sec) > 1e-9:  # e.g. 20-s R&K epochs
+            hyp = hyp.resample(self.epoch_sec)
+        if hyp.n_epochs != self.n_epochs or hyp.start_time is not None:
+            hyp = hyp.align(self.recording.start_time, self.recording.duration_sec)
+        hyp.scorer = hyp.scorer or Path(path).name
+        hyp.meta["path"] = str(path)
+        return hyp
+
+    def import_hypnogram(self, path: str | os.PathLike) -> Hypnogram:
+        """Read another scorer's hypnogram, fit it onto this night, keep it (and its path,
+        so a reopened session shows it again)."""
+        hyp = self._read_import(path)
+        self.imported.append(hyp)
+        self.session.set_state("imports", [h.meta["path"] for h in self.imported])
+        self.events.imported()
+        return hyp
+
+    def remove_import(self, index: int) -> None:
+        del self.imported[index]
+        self.session.set_state("imports", [h.meta["path"] for h in self.imported])
+        self.events.imported()
+
+    # -- channels -------------------------------------------------------------------------
+    @property
+    def channel_map(self) -> dict:
+        return dict(self.session.channel_map or {})
+
+    def slot_sources(self) -> dict:
+        return self.recording.fill_slots(AASM_SLOTS, self.channel_map or None)
+
+    def mapping_questions(self) -> list[str]:
+        """Why the channel mapping should be checked (empty once the user confirmed it)."""
+        if self.session.channel_map is not None:
+            return []
+        out = []
+        for key, src in self.slot_sources().items():
+            if src is not None and src.quality == "guessed":
+                out.append(f"{key}: {src.plus!r} was guessed from a generic name")
+            elif src is None and key in ("frontal", "central", "occipital"):
+                out.append(f"{key}: no EEG channel found")
+        return out
+
+    def set_channel_map(self, mapping: dict) -> None:
+        clean = {k: v for k, v in mapping.items() if v}
+        self.recording.fill_slots(AASM_SLOTS, clean)  # a bad name raises before saving
+        self.session.set_channel_map(clean)
+        self.events.channel_map(channel_map=clean)
+
+    # -- explanations ---------------------------------------------------------------------
+    def set_explanation(self, epoch: int, heat: np.ndarray, spec: RenderSpec, *,
+                        method: str = "", bin_sec: float = 1.0) -> Explanation:
+        """Keep a heatmap for ``epoch`` (over ``spec``'s image) and map it to channels."""
+        from app.core.render import layout
+
+        heat = np.asarray(heat, dtype=float)
+        if heat.shape != (spec.height, spec.width):
+            raise ValueError(f"The heatmap is {heat.shape}, the model's image is "
+                             f"{(spec.height, spec.width)}.")
+        grid, starts = layout(spec).channel_time_grid(heat, bin_sec)
+        self.explanation = Explanation(int(epoch), heat, spec, grid, starts, bin_sec, method)
+        self.events.explanation(epoch=int(epoch))
+        return self.explanation
+
+    def explanation_for(self, epoch: int | None = None) -> Explanation | None:
+        epoch = self._epoch if epoch is None else epoch
+        ex = self.explanation
+        return ex if ex is not None and ex.epoch == epoch else None
+
+
+def _spec_or_none(text: str) -> RenderSpec | None:
+    try:
+        return RenderSpec.from_json(text)
+    except SpecError:  # a YASA run has no picture
+        return None
+

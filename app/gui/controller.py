@@ -1,0 +1,359 @@
+"""The controller: opens studies, drives the model worker, imports and exports.
+
+It holds no widget. It turns every error a user can cause into one sentence on the
+``error`` signal (the main window shows it in a dialog) and leaves the open study and
+its session exactly as they were. Model batches arrive from the worker as queued
+signals and go into the workspace (and so into the session) on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.config import Settings, load_settings, save_settings
+from app.core.hypnogram import Hypnogram
+from app.core.render_spec import RenderSpec
+from app.core.workspace import Workspace
+from app.errors import ModelError, PSGLensError
+from app.gui.workers import EngineRequest, ModelWorker
+
+log = logging.getLogger(__name__)
+
+AUTOSAVE_MS = 2000
+
+
+def embedded_model_path() -> Path:
+    from app.resources import resource_path
+
+    return resource_path("models", "default")
+
+
+class Controller(QObject):
+    workspace_changed = Signal(object)   # Workspace or None
+    error = Signal(str)                  # one sentence for a dialog
+    message = Signal(str)                # status-bar text
+    progress = Signal(int, int, float)   # done, total (0: idle), epochs/s
+    model_changed = Signal()             # the chosen bundle changed
+    mapping_needed = Signal(object)      # list of reasons to check the channel map
+
+    def __init__(self, settings: Settings | None = None, *, engine_factory=None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings if settings is not None else load_settings()
+        self.workspace: Workspace | None = None
+        self.worker = ModelWorker(engine_factory, self)
+        self.worker.started.connect(self._on_started)
+        self.worker.batch.connect(self._on_batch)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.status.connect(self.message)
+        self._jobs: dict[int, dict] = {}
+        self._bundle_cache: tuple[str, object, str] | None = None
+        self._autosave = QTimer(self, interval=AUTOSAVE_MS)
+        self._autosave.timeout.connect(self.save_state)
+        if engine_factory is None and self.model_status()[0] in ("ok", "synthetic"):
+            self.worker.warm_up(str(self.bundle().card.get("architecture", "")))
+
+    # -- studies ------------------------------------------------------------------------
+    def open_study(self, path: str | Path) -> bool:
+        """Open a study; on failure say why and keep whatever was open."""
+        path = Path(path).expanduser()
+        ws = self.workspace
+        if ws is not None and path.resolve() == ws.path.resolve():
+            return True
+        s = self.settings
+        try:
+            new = Workspace.open(path, who=s.scorer or None, low_confidence=s.low_confidence,
+                                 auto_advance=s.auto_advance)
+        except PSGLensError as err:
+            self.error.emit(str(err))
+            return False
+        except OSError as err:
+            self.error.emit(f"Cannot open {path.name}: {err.strerror or err}.")
+            return False
+        self.close_study()
+        self.workspace = new
+        s.add_recent(path)
+        self.save_settings()
+        self.workspace_changed.emit(new)
+        self._autosave.start()
+        for note in new.notes:
+            self.message.emit(note)
+        questions = new.mapping_questions()
+        if questions:
+            self.mapping_needed.emit(questions)
+        return True
+
+    def close_study(self) -> None:
+        ws = self.workspace
+        if ws is None:
+            return
+        for job_id, job in self._jobs.items():
+            if job["ws"] is ws:
+                self.worker.cancel(job_id)
+        self._autosave.stop()
+        self.workspace = None
+        try:
+            ws.close()
+        except PSGLensError as err:
+            self.error.emit(str(err))
+        self.workspace_changed.emit(None)
+        self.progress.emit(0, 0, 0.0)
+
+    def save_state(self) -> None:
+        ws = self.workspace
+        if ws is not None and not ws.session.closed:
+            try:
+                ws.save_state()
+            except PSGLensError as err:  # a full disk: say so once, keep scoring
+                self._autosave.stop()
+                self.error.emit(str(err))
+
+    def save(self) -> str:
+        """Ctrl+S: edits are already on disk; store the position too and say so."""
+        ws = self.workspace
+        if ws is None:
+            return ""
+        ws._state_dirty = True  # force a write: the user asked for one
+        self.save_state()
+        text = (f"Saved. Every edit is written to {ws.session.path.name} the moment it is "
+                "made; this also stored your position.")
+        self.message.emit(text)
+        return text
+
+    # -- model bundles ------------------------------------------------------------------
+    def bundle_path(self) -> Path:
+        return Path(self.settings.default_bundle).expanduser() if self.settings.default_bundle \
+            else embedded_model_path()
+
+    def bundle(self):
+        """The chosen bundle (validated, weights not loaded), or None; cached."""
+        from app.core.inference.bundle import load_bundle
+
+        path = str(self.bundle_path())
+        if self._bundle_cache is None or self._bundle_cache[0] != path:
+            try:
+                self._bundle_cache = (path, load_bundle(path), "")
+            except ModelError as err:
+                self._bundle_cache = (path, None, str(err))
+        return self._bundle_cache[1]
+
+    def model_status(self) -> tuple[str, str]:
+        """("none" | "error" | "synthetic" | "ok", one sentence for the banner)."""
+        bundle = self.bundle()
+        if bundle is None:
+            if not self.settings.default_bundle and not self.bundle_path().exists():
+                return ("none", "No model is installed: score by hand, or choose a model "
+                                "bundle in Model > Model manager.")
+            return ("error", self._bundle_cache[2])
+        if bundle.card.get("synthetic_only"):
+            return ("synthetic", f"Model {bundle.name} was trained on synthetic signals only "
+                                 "and is not validated on patients: it shows how PSG Lens "
+                                 "works, it must not be used to score patients.")
+        return ("ok", f"Model: {bundle.name} {bundle.version}")
+
+    def set_bundle(self, path: str) -> None:
+        self.settings.default_bundle = str(path)
+        self._bundle_cache = None
+        self.save_settings()
+        self.model_changed.emit()
+
+    def model_spec(self) -> RenderSpec | None:
+        bundle = self.bundle()
+        return None if bundle is None else bundle.spec
+
+    # -- model runs -----------------------------------------------------------------------
+    def run_model(self, epochs: list[int] | None = None, *, kind: str = "vlm") -> int | None:
+        """Start a run (whole night, or ``epochs``) in the worker; returns the job id."""
+        ws = self.workspace
+        if ws is None:
+            self.error.emit("Open a study first.")
+            return None
+        if self.worker.busy:
+            self.message.emit("A model is already running; cancel it first (Esc).")
+            return None
+        if kind == "vlm":
+            bundle = self.bundle()
+            if bundle is None:
+                self.error.emit(self.model_status()[1])
+                return None
+            request = EngineRequest("vlm", str(bundle.path), self.settings.device,
+                                    self.settings.batch_size)
+        else:
+            request = EngineRequest(kind)
+        job = self.worker.submit(request, str(ws.path), epochs=epochs,
+                                 channel_map=ws.channel_map or None)
+        self._jobs[job] = {"ws": ws, "run_id": None, "epochs": epochs}
+        self.progress.emit(0, len(epochs) if epochs is not None else ws.n_epochs, 0.0)
+        return job
+
+    def cancel_run(self) -> None:
+        if self.worker.busy:
+            self.worker.cancel()
+            self.message.emit("Stopping the model after this batch; what it scored is kept.")
+
+    def _job(self, job_id: int) -> dict | None:
+        job = self._jobs.get(job_id)
+        if job is None or job["ws"] is not self.workspace or self.workspace.session.closed:
+            return None  # a run of a study that was closed meanwhile
+        return job
+
+    def _on_started(self, job_id: int, info: dict) -> None:
+        job = self._job(job_id)
+        if job is None:
+            return
+        spec = RenderSpec.from_json(info["spec_json"]) if info.get("spec_json") else None
+        epochs = job["epochs"]
+        meta = {"bundle": info.get("bundle", ""), "engine": info.get("kind", "vlm"),
+                "synthetic_only": bool(info.get("synthetic_only")),
+                "range": None if epochs is None else [min(epochs), max(epochs)]}
+        try:
+            job["run_id"] = job["ws"].start_run(info["name"], spec, meta)
+        except PSGLensError as err:
+            self.worker.cancel(job_id)
+            self.error.emit(str(err))
+
+    def _on_batch(self, job_id: int, epochs, probs, done: int, total: int, rate: float) -> None:
+        job = self._job(job_id)
+        if job is None or job["run_id"] is None:
+            return
+        try:
+            job["ws"].add_model_batch(job["run_id"], epochs, probs)
+        except PSGLensError as err:
+            self.worker.cancel(job_id)
+            self.error.emit(str(err))
+            return
+        self.progress.emit(done, total, rate)
+
+    def _on_finished(self, job_id: int, info: dict) -> None:
+        job = self._jobs.pop(job_id, None)
+        self.progress.emit(0, 0, 0.0)
+        if job is None or job["ws"] is not self.workspace or job["run_id"] is None:
+            return
+        stopped = bool(info.get("stopped"))
+        job["ws"].finish_run(job["run_id"], stopped=stopped)
+        done = int(info.get("done", 0))
+        self.message.emit(f"Model run stopped; the {done} epochs it scored are kept."
+                          if stopped else
+                          f"Model run finished: {done} epochs at {info.get('rate', 0):.1f} "
+                          "epochs/s.")
+        for note in info.get("notices", []):
+            self.message.emit(note)
+
+    def _on_failed(self, job_id: int, text: str) -> None:
+        self._jobs.pop(job_id, None)
+        self.progress.emit(0, 0, 0.0)
+        self.error.emit(text)
+
+    # -- other scorers ----------------------------------------------------------------------
+    def import_hypnogram(self, path: str | Path) -> Hypnogram | None:
+        if self.workspace is None:
+            self.error.emit("Open a study first.")
+            return None
+        try:
+            hyp = self.workspace.import_hypnogram(path)
+        except PSGLensError as err:
+            self.error.emit(str(err))
+            return None
+        self.message.emit(f"Imported {Path(path).name} ({hyp.scorer}).")
+        return hyp
+
+    # -- export ---------------------------------------------------------------------------
+    def hypnogram_for_export(self, which: str | int = "technician", *,
+                             include_probabilities: bool = True,
+                             anonymise: bool = False) -> Hypnogram:
+        ws = self.workspace
+        if ws is None:
+            raise PSGLensError("Open a study first.")
+        if which == "technician":
+            hyp = ws.technician.copy()
+            if include_probabilities and ws.model is not None:
+                hyp = hyp.copy(probabilities=ws.model.probabilities.copy())
+        else:
+            run = ws.active_run if which == "model" else ws.run(int(which))
+            if run is None:
+                raise PSGLensError("There is no model run to export; run the model first.")
+            hyp = run.hypnogram.copy()
+        if not include_probabilities:
+            hyp = hyp.copy(probabilities=None)
+        if anonymise:
+            hyp = hyp.copy(start_time=None, meta={})
+        return hyp
+
+    def export_hypnogram(self, path: str | Path, fmt: str | None = None, *,
+                         which: str | int = "technician", include_probabilities: bool = True,
+                         anonymise: bool = False) -> bool:
+        from app.core.formats import write_hypnogram
+
+        path = Path(path)
+        try:
+            hyp = self.hypnogram_for_export(which, include_probabilities=include_probabilities,
+                                            anonymise=anonymise)
+            write_hypnogram(hyp, path, format=fmt, include_probabilities=include_probabilities)
+        except PSGLensError as err:
+            self.error.emit(str(err))
+            return False
+        except OSError as err:
+            self.error.emit(f"Cannot write {path.name}: {err.strerror or err}.")
+            return False
+        what = "technician's" if which == "technician" else f"model run {which}'s"
+        self.message.emit(f"Exported the {what} hypnogram to {path}.")
+        return True
+
+    def report_inputs(self, anonymise: bool = False) -> dict:
+        ws = self.workspace
+        if ws is None:
+            raise PSGLensError("Open a study first.")
+        start = ws.recording.start_time
+        study = {"recording": ws.path.name,
+                 "study_date": start.strftime("%Y-%m-%d %H:%M") if start else "unknown"}
+        run = ws.active_run
+        info = None
+        if run is not None:
+            info = {"name": run.bundle_id, "synthetic_only": bool(run.meta.get("synthetic_only"))}
+        return dict(study=study, anonymise=anonymise, model_hypnogram=ws.model,
+                    model_info=info, scorers=[ws.scorer])
+
+    def write_report(self, path: str | Path, *, anonymise: bool = False) -> bool:
+        from app.core.report import write_report
+
+        path = Path(path)
+        try:
+            write_report(path, self.workspace.technician, **self.report_inputs(anonymise))
+        except PSGLensError as err:
+            self.error.emit(str(err))
+            return False
+        except OSError as err:
+            self.error.emit(f"Cannot write the report {path.name}: {err.strerror or err}.")
+            return False
+        except AttributeError:
+            self.error.emit("Open a study first.")
+            return False
+        self.message.emit(f"Wrote the report {path}.")
+        return True
+
+    # -- settings and shutdown ---------------------------------------------------------------
+    def save_settings(self) -> None:
+        try:
+            save_settings(self.settings)
+        except OSError as err:
+            self.message.emit(f"Settings not saved: {err.strerror or err}.")
+
+    def apply_settings(self) -> None:
+        ws = self.workspace
+        if ws is not None:
+            ws.low_confidence = self.settings.low_confidence
+            ws.auto_advance = self.settings.auto_advance
+            ws.events.model(run_id=ws.active_run_id, start=0, stop=ws.n_epochs)
+        self._bundle_cache = None
+        self.save_settings()
+        self.model_changed.emit()
+
+    def shutdown(self) -> None:
+        self.close_study()
+        if not self.worker.shutdown():
+            log.warning("the model worker did not stop in time")
+        self.save_settings()

@@ -1,0 +1,117 @@
+"""Settings: scorer, model, thresholds, auto-advance, colours, theme (saved per user)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from app.config import DEFAULT_STAGE_COLORS, Settings
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy; :meth:`result_settings` is what the caller applies on accept."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("PSG Lens settings")
+        self.base = settings
+        self.colors = dict(settings.stage_colors)
+        s = settings
+        self.scorer_name = QLineEdit(s.scorer_name)
+        self.scorer_id = QLineEdit(s.scorer_id)
+        self.scorer_id.setPlaceholderText("written in the edit log; default: your login name")
+        self.bundle = QLineEdit(s.default_bundle)
+        self.bundle.setPlaceholderText("empty: the embedded default model")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        bundle_row = QHBoxLayout()
+        bundle_row.addWidget(self.bundle, 1)
+        bundle_row.addWidget(browse)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda", "mps"])
+        self.device.setCurrentText(s.device if s.device in ("auto", "cpu", "cuda", "mps")
+                                   else "auto")
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 512)
+        self.batch.setValue(s.batch_size)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.2, 0.99)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(s.low_confidence)
+        self.advance = QCheckBox("Each scoring key moves to the next epoch")
+        self.advance.setChecked(s.auto_advance)
+        self.theme = QComboBox()
+        self.theme.addItems(["light", "dark"])
+        self.theme.setCurrentText(s.theme)
+        colors = QHBoxLayout()
+        self.color_buttons: dict[str, QPushButton] = {}
+        for label in DEFAULT_STAGE_COLORS:
+            b = QPushButton(label)
+            b.clicked.connect(lambda _=False, lab=label: self._pick(lab))
+            self.color_buttons[label] = b
+            colors.addWidget(b)
+        reset = QPushButton("Colour-blind-safe defaults")
+        reset.clicked.connect(self._reset_colors)
+        colors.addWidget(reset)
+        self._paint_buttons()
+        form = QFormLayout(self)
+        form.addRow("Scorer name", self.scorer_name)
+        form.addRow("Scorer ID", self.scorer_id)
+        form.addRow("Model bundle", bundle_row)
+        form.addRow("Device", self.device)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Low-confidence threshold", self.threshold)
+        form.addRow("Auto-advance", self.advance)
+        form.addRow("Theme", self.theme)
+        form.addRow("Stage colours", colors)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose a model bundle folder",
+                                                self.bundle.text())
+        if path:
+            self.bundle.setText(path)
+
+    def _pick(self, label: str) -> None:
+        color = QColorDialog.getColor(QColor(self.colors[label]), self, f"Colour of {label}")
+        if color.isValid():
+            self.colors[label] = color.name().upper()
+            self._paint_buttons()
+
+    def _reset_colors(self) -> None:
+        self.colors = dict(DEFAULT_STAGE_COLORS)
+        self._paint_buttons()
+
+    def _paint_buttons(self) -> None:
+        for label, b in self.color_buttons.items():
+            c = QColor(self.colors[label])
+            text = "#000000" if c.lightness() > 140 else "#FFFFFF"
+            b.setStyleSheet(f"background: {c.name()}; color: {text}; padding: 3px 8px")
+
+    def result_settings(self) -> Settings:
+        return dataclasses.replace(
+            self.base, scorer_name=self.scorer_name.text().strip(),
+            scorer_id=self.scorer_id.text().strip(), default_bundle=self.bundle.text().strip(),
+            device=self.device.currentText(), batch_size=self.batch.value(),
+            low_confidence=round(self.threshold.value(), 3),
+            auto_advance=self.advance.isChecked(), theme=self.theme.currentText(),
+            stage_colors=dict(self.colors), notes=[])

@@ -1,0 +1,260 @@
+"""The trace view: the current epoch's signals, row by row, as a technician reads them.
+
+x is seconds from the scored epoch's onset (so grid, context shading and the heatmap
+stay put while pages flip; only the curves' data change), y is the row index (top row
+at 0). Each page reads only its window from the file, filters it with the renderer's
+AASM filters and peak-decimates it to the plot's pixel width.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
+
+from app.core.channels import SLOTS
+from app.core.workspace import Workspace
+from app.gui.qt_common import ClockAxis, SecondsAxis, Subscriber, chip, fmt_clock
+from app.gui.theme import Theme
+from app.gui.trace_data import heat_rgba, peak_decimate, read_traces, scale_rows, trace_rows
+
+GAIN_STEP = 1.25
+GAIN_RANGE = (0.05, 20.0)
+
+
+def scale_text(uv: float) -> str:
+    """A row's half-height in physical units: '50 µV', '1 mV'."""
+    return f"{uv / 1000:.3g} mV" if uv >= 1000 else f"{uv:.3g} µV"
+
+
+class _TraceViewBox(pg.ViewBox):
+    """No panning or zooming with the mouse; the wheel changes a row's gain."""
+
+    def __init__(self, on_wheel) -> None:
+        super().__init__(enableMenu=False)
+        self.setMouseEnabled(False, False)
+        self._on_wheel = on_wheel
+
+    def wheelEvent(self, ev, axis=None):  # noqa: N802 (Qt naming)
+        pos = self.mapSceneToView(ev.scenePos())
+        self._on_wheel(pos.y(), ev.delta(), bool(ev.modifiers() & Qt.ShiftModifier))
+        ev.accept()
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802
+        ev.ignore()
+
+
+class TraceView(QWidget, Subscriber):
+    """Signals of the current epoch (with context), per-row gain, grid, heatmap behind."""
+
+    def __init__(self, workspace: Workspace, theme: Theme, *, heat_opacity: float = 0.5,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws, self.theme = workspace, theme
+        self.heat_visible = True
+        self.header = QLabel()
+        self.header.setTextFormat(Qt.RichText)
+        self.header.setContentsMargins(8, 4, 8, 2)
+        self.vb = _TraceViewBox(self._wheel)
+        self.vb.invertY(True)
+        self.top_axis = ClockAxis(workspace.clock, orientation="top")
+        self.left_axis = pg.AxisItem("left")
+        self.plot = pg.PlotWidget(viewBox=self.vb, background=theme.background, axisItems={
+            "top": self.top_axis, "bottom": SecondsAxis("bottom"), "left": self.left_axis})
+        pi = self.plot.getPlotItem()
+        pi.showAxis("top")
+        pi.hideButtons()
+        pi.setMenuEnabled(False)
+        for ax in ("top", "bottom", "left"):
+            pi.getAxis(ax).setTextPen(theme.muted)
+            pi.getAxis(ax).setPen(theme.grid_major)
+        self.left_axis.setWidth(118)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.header)
+        lay.addWidget(self.plot, 1)
+        self._build_static_items()
+        self.heat.setOpacity(heat_opacity)
+        self._subscribe(workspace.events.epoch, lambda ev: self.refresh())
+        self._subscribe(workspace.events.stages, lambda ev: self._update_header())
+        self._subscribe(workspace.events.model, lambda ev: self._update_header())
+        self._subscribe(workspace.events.runs, lambda ev: self._update_header())
+        self._subscribe(workspace.events.view, lambda ev: self.rebuild())
+        self._subscribe(workspace.events.channel_map, lambda ev: self.rebuild())
+        self._subscribe(workspace.events.explanation, lambda ev: self._update_heat())
+        self.rebuild()
+
+    # -- construction -------------------------------------------------------------------
+    def _build_static_items(self) -> None:
+        t = self.theme
+        self.context_items = [pg.LinearRegionItem((0, 0), movable=False,
+                                                   brush=pg.mkBrush(t.context),
+                                                   pen=pg.mkPen(None)) for _ in range(2)]
+        for item in self.context_items:
+            item.setZValue(-30)
+            self.vb.addItem(item)
+        self.heat = pg.ImageItem(axisOrder="row-major")
+        self.heat.setZValue(-20)
+        self.vb.addItem(self.heat)
+        self.grid_minor = pg.PlotCurveItem(pen=pg.mkPen(t.grid_minor), connect="pairs")
+        self.grid_major = pg.PlotCurveItem(pen=pg.mkPen(t.grid_major), connect="pairs")
+        self.epoch_lines = pg.PlotCurveItem(pen=pg.mkPen(t.muted, width=1.5), connect="pairs")
+        for z, item in enumerate((self.grid_minor, self.grid_major, self.epoch_lines)):
+            item.setZValue(-12 + z)
+            self.vb.addItem(item)
+        # x is relative to the epoch's onset, so these do not change when pages flip:
+        # repaint them from a pixmap cache
+        for item in (self.heat, self.grid_minor, self.grid_major, self.epoch_lines):
+            item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.curves: list[pg.PlotCurveItem] = []
+
+    def rebuild(self) -> None:
+        """Rows, grid and ranges changed (mapping, window, context): redo them, redraw."""
+        self.rows = trace_rows(self.ws.recording, self.ws.slot_sources())
+        old = getattr(self, "gains", None)
+        self.gains = old if old is not None and len(old) == len(self.rows) else \
+            np.ones(len(self.rows))
+        for c in self.curves:
+            self.vb.removeItem(c)
+        self.curves = []
+        for row in self.rows:
+            c = pg.PlotCurveItem(pen=pg.mkPen(self.theme.trace_color(row.role), width=1),
+                                 connect="finite")
+            self.vb.addItem(c)
+            self.curves.append(c)
+        self._update_axis_labels()
+        rel0, rel1 = self._rel_span()
+        n = max(1, len(self.rows))
+        self.vb.setRange(xRange=(rel0, rel1), yRange=(-0.6, n - 0.4), padding=0)
+        self._build_grid(rel0, rel1, n)
+        self.refresh()
+
+    def _rel_span(self) -> tuple[float, float]:
+        t0, t1 = self.ws.visible_span()
+        onset = self.ws.epoch * self.ws.epoch_sec
+        return t0 - onset, t1 - onset
+
+    def _build_grid(self, rel0: float, rel1: float, n: int) -> None:
+        px_per_sec = max(1.0, self.plot.width()) / max(1e-9, rel1 - rel0)
+        y0, y1 = -0.6, n - 0.4
+
+        def lines(period: float, skip: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+            xs = np.arange(np.ceil(rel0 / period) * period, rel1 + 1e-9, period)
+            if skip:
+                xs = xs[np.abs((xs / skip) - np.round(xs / skip)) > 1e-9]
+            return np.repeat(xs, 2), np.tile([y0, y1], len(xs))
+
+        ep = self.ws.epoch_sec
+        minor = 1.0 if px_per_sec * 1.0 >= 4 else None
+        major = 5.0 if px_per_sec * 5.0 >= 6 else 30.0
+        if minor:
+            self.grid_minor.setData(*lines(minor, major))
+        else:
+            self.grid_minor.setData([], [])
+        self.grid_major.setData(*lines(major, ep))
+        self.epoch_lines.setData(*lines(ep))
+        self.context_items[0].setRegion((rel0, 0.0))
+        self.context_items[1].setRegion((ep, rel1))
+
+    def _update_axis_labels(self) -> None:
+        ticks = []
+        for i, (row, g) in enumerate(zip(self.rows, self.gains)):
+            ticks.append((i, f"{row.label}  {scale_text(row.full_scale_uv / g)}"
+                          if row.full_scale_uv else row.label))
+        self.left_axis.setTicks([ticks, []])
+
+    # -- drawing ------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Redraw the traces for the current epoch (the page-flip path)."""
+        ws = self.ws
+        t0, t1 = ws.visible_span()
+        onset = ws.epoch * ws.epoch_sec
+        self.traces = read_traces(ws.recording, self.rows, t0, t1, filters=ws.view.filters)
+        self._draw_curves(t0 - onset)
+        self.top_axis.set_onset(onset)
+        self._update_heat()
+        self._update_header()
+
+    def _draw_curves(self, rel0: float) -> None:
+        n_px = max(200, int(self.plot.width()))
+        for i, (curve, tr, y) in enumerate(zip(self.curves, self.traces,
+                                               scale_rows(self.traces, self.gains))):
+            pos, vals = peak_decimate(y, n_px)
+            curve.setData(rel0 + pos / tr.sfreq, i - vals)
+
+    def _update_header(self) -> None:
+        ws, e = self.ws, self.ws.epoch
+        colors = self.theme.stage_colors
+        onset = e * ws.epoch_sec
+        parts = [f"<b>Epoch {e + 1}</b> / {ws.n_epochs}",
+                 fmt_clock(ws.clock(onset), onset),
+                 f"Technician: {chip(ws.technician.stages[e], colors)}"]
+        run = ws.active_run
+        if run is not None and run.hypnogram.stages[e] >= 0:
+            p = float(run.hypnogram.probabilities[e].max())
+            parts.append(f"Model: {chip(run.hypnogram.stages[e], colors)} ({p:.0%})")
+        self.header.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(parts))
+
+    def _heat_row_map(self, spec) -> list[int | None]:
+        """Trace row for each spec row: the same slot, else the first row of its role."""
+        out = []
+        for r in spec.rows:
+            idx = next((i for i, row in enumerate(self.rows) if row.slot == r.slot), None)
+            if idx is None:
+                role = SLOTS[r.slot].role
+                idx = next((i for i, row in enumerate(self.rows) if row.role == role), None)
+            out.append(idx)
+        return out
+
+    def _update_heat(self) -> None:
+        ex = self.ws.explanation_for()
+        if ex is None or not self.heat_visible or not self.rows:
+            self.heat.setVisible(False)
+            return
+        grid = np.zeros((len(self.rows), ex.grid.shape[1]))
+        for j, i in enumerate(self._heat_row_map(ex.spec)):
+            if i is not None:
+                grid[i] += ex.grid[j]
+        self.heat_grid = grid
+        self.heat.setImage(heat_rgba(grid, self.theme.heat), autoLevels=False)
+        x0 = float(ex.bin_starts[0])
+        width = float(ex.bin_starts[-1] + ex.bin_sec - x0)
+        self.heat.setRect(QRectF(x0, -0.5, width, len(self.rows)))
+        self.heat.setVisible(True)
+
+    # -- user controls ------------------------------------------------------------------
+    def set_heat_visible(self, visible: bool) -> None:
+        self.heat_visible = bool(visible)
+        self._update_heat()
+
+    def set_heat_opacity(self, opacity: float) -> None:
+        self.heat.setOpacity(float(np.clip(opacity, 0, 1)))
+
+    def change_gain(self, factor: float, row: int | None = None) -> None:
+        """Multiply one row's gain (or every row's) and redraw without rereading."""
+        idx = slice(None) if row is None else row
+        self.gains[idx] = np.clip(self.gains[idx] * factor, *GAIN_RANGE)
+        self._update_axis_labels()
+        t0, _ = self.ws.visible_span()
+        self._draw_curves(t0 - self.ws.epoch * self.ws.epoch_sec)
+
+    def reset_gains(self) -> None:
+        self.gains[:] = 1.0
+        self.change_gain(1.0)
+
+    def _wheel(self, y: float, delta: int, all_rows: bool) -> None:
+        row = int(round(y))
+        if not all_rows and not 0 <= row < len(self.rows):
+            return
+        factor = GAIN_STEP ** (delta / 120.0)
+        self.change_gain(factor, None if all_rows else row)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        if getattr(self, "rows", None) is not None:
+            rel0, rel1 = self._rel_span()
+            self._build_grid(rel0, rel1, max(1, len(self.rows)))
+            if getattr(self, "traces", None):
+                self._draw_curves(rel0)

@@ -1,0 +1,71 @@
+"""The open study's widgets, composed: traces, model view, runs/scorers, hypnogram."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from app.core.render_spec import RenderSpec
+from app.core.workspace import Workspace
+from app.gui.qt_compare import ComparePanel
+from app.gui.qt_hypnogram import HypnogramView
+from app.gui.qt_model_view import ModelView
+from app.gui.qt_trace_view import TraceView
+from app.gui.theme import Theme
+
+
+class StudyView(QWidget):
+    def __init__(self, workspace: Workspace, theme: Theme, *,
+                 fallback_spec: RenderSpec | None = None, heat_opacity: float = 0.5,
+                 on_import=None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = workspace
+        self.traces = TraceView(workspace, theme, heat_opacity=heat_opacity)
+        self.model_view = ModelView(workspace, theme, fallback_spec=fallback_spec,
+                                    heat_opacity=heat_opacity)
+        self.compare = ComparePanel(workspace, theme, on_import=on_import)
+        self.hypnogram = HypnogramView(workspace, theme)
+        self.hypnogram.setMinimumHeight(190)  # nine labelled rows stay readable
+        self.side = QTabWidget()
+        self.side.addTab(self.model_view, "Model")
+        self.side.addTab(self.compare, "Runs && scorers")
+        self.side.setMinimumWidth(340)
+        for w in (self.traces, self.side, self.hypnogram):
+            w.setFocusPolicy(Qt.NoFocus)
+        top = QSplitter(Qt.Horizontal)
+        top.addWidget(self.traces)
+        top.addWidget(self.side)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 1)
+        top.setSizes([1100, 420])
+        main = QSplitter(Qt.Vertical)
+        main.addWidget(top)
+        main.addWidget(self.hypnogram)
+        main.setStretchFactor(0, 4)
+        main.setStretchFactor(1, 1)
+        main.setSizes([700, 240])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(main)
+        self.top_splitter, self.main_splitter = top, main
+
+    def widgets(self) -> list:
+        return [self.traces, self.model_view, self.compare, self.hypnogram]
+
+    def detach(self) -> None:
+        """Unsubscribe every widget from the workspace (before this view is deleted)."""
+        for w in self.widgets():
+            w.detach()
+
+    def set_heat_visible(self, visible: bool) -> None:
+        self.traces.set_heat_visible(visible)
+        self.model_view.set_heat_visible(visible)
+
+    def set_heat_opacity(self, opacity: float) -> None:
+        self.traces.set_heat_opacity(opacity)
+        self.model_view.set_heat_opacity(opacity)
+
+    def set_fallback_spec(self, spec: RenderSpec | None) -> None:
+        self.model_view.fallback_spec = spec
+        self.model_view._rendered = None
+        self.model_view.schedule()

@@ -1,0 +1,311 @@
+"""The one long-lived model worker: a QThread that owns the engines.
+
+The GUI thread never touches a model. It submits a :class:`RunJob`; the worker loads
+the engine (kept for the next run), drives ``engine.predict`` and emits every batch as
+a queued signal. Cancelling sets a flag that ``predict`` checks between batches, so
+what was scored before the cancel is kept. Errors come back as one sentence.
+
+Signals (all received in the GUI thread):
+``started(job_id, info)``, ``batch(job_id, epochs, probabilities, done, total, rate)``,
+``finished(job_id, info)``, ``failed(job_id, message)``, ``status(text)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.errors import PSGLensError
+
+log = logging.getLogger(__name__)
+
+OUT_OF_MEMORY = ("The model ran out of memory; choose a smaller batch size or the CPU "
+                 "in Settings and run it again (what was scored is kept).")
+
+
+@dataclass(frozen=True)
+class EngineRequest:
+    """Which engine: ``kind`` "vlm" (a bundle folder) or "yasa"."""
+
+    kind: str = "vlm"
+    bundle: str = ""
+    device: str = "auto"
+    batch_size: int = 16
+
+    @property
+    def key(self) -> tuple:
+        return (self.kind, self.bundle, self.device, self.batch_size)
+
+
+@dataclass
+class RunJob:
+    job_id: int
+    request: EngineRequest
+    study: str
+    epochs: list[int] | None = None
+    channel_map: dict | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+_TORCH_LIMITED = False
+
+
+def _leave_a_core_for_the_gui() -> None:
+    """Torch uses every core by default; one stays free so the window keeps up."""
+    global _TORCH_LIMITED
+    if _TORCH_LIMITED:
+        return
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    _TORCH_LIMITED = True
+
+
+def _yasa_child(conn, study: str, override: dict | None, epochs: list[int] | None) -> None:
+    """In the child process: score with YASA, send ("ok", result) or ("error", text)."""
+    try:
+        from app.core.inference.yasa_engine import YasaEngine
+        from app.core.recording import Recording
+
+        engine = YasaEngine()
+        hyp = engine.score(Recording.open(study), epochs=epochs, sources=override or None)
+        conn.send(("ok", (hyp.probabilities, engine.name, list(engine.notices))))
+    except PSGLensError as err:
+        conn.send(("error", str(err)))
+    except Exception as err:  # anything else, as one sentence
+        conn.send(("error", f"YASA could not stage this study: {err}"))
+    finally:
+        conn.close()
+
+
+class SubprocessYasa:
+    """The YASA second opinion, run in a child process.
+
+    Measured in a thread: importing yasa (mne, lightgbm) and its numba-compiled features
+    hold the GIL for up to 560 ms at a time, freezing the window. A child process has
+    its own GIL. YASA scores the whole night at once, so there is one batch to send back.
+    """
+
+    def __init__(self) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            self.name = f"yasa/{version('yasa')}"
+        except PackageNotFoundError:
+            raise PSGLensError("The YASA second opinion needs the yasa package, which is "
+                               "not installed; install it with 'pip install yasa'.") from None
+        self.notices: list[str] = []
+        self.spec = None
+
+    def predict(self, recording, *, epochs=None, progress=None, should_stop=None,
+                sources=None):
+        import multiprocessing
+
+        from app.core.inference.engine import EpochBatchResult
+
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_yasa_child, daemon=True, name="psg-lens-yasa",
+                           args=(child, str(recording.path), dict(sources or {}),
+                                 None if epochs is None else [int(e) for e in epochs]))
+        proc.start()
+        child.close()
+        try:
+            while not parent.poll(0.2):
+                if should_stop is not None and should_stop():
+                    return None
+                if not proc.is_alive() and not parent.poll(0):
+                    raise PSGLensError(f"YASA stopped unexpectedly (its process exited "
+                                       f"with code {proc.exitcode}); what was scored is kept.")
+            status, payload = parent.recv()
+        finally:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join(5)
+            parent.close()
+        if status == "error":
+            raise PSGLensError(payload)
+        probs, self.name, self.notices = payload
+        idx = np.arange(recording.n_epochs) if epochs is None else np.asarray(epochs)
+        yield EpochBatchResult(idx, probs[idx], done=len(idx), total=len(idx))
+        return None
+
+
+def default_engine_factory(request: EngineRequest):
+    """StageEngine for a bundle, YASA (in a child process) for the second opinion."""
+    if request.kind == "yasa":
+        return SubprocessYasa()
+    if request.kind != "vlm":
+        raise PSGLensError(f"Unknown engine kind {request.kind!r}.")
+    from app.core.inference.engine import StageEngine
+
+    _leave_a_core_for_the_gui()
+    return StageEngine(request.bundle, device=request.device, batch_size=request.batch_size)
+
+
+class _Worker(QObject):
+    warmed = Signal()
+    started = Signal(int, object)
+    batch = Signal(int, object, object, int, int, float)
+    finished = Signal(int, object)
+    failed = Signal(int, str)
+    status = Signal(str)
+
+    def __init__(self, factory: Callable[[EngineRequest], object]) -> None:
+        super().__init__()
+        self._factory = factory
+        self._engines: dict[tuple, object] = {}
+
+    def _engine(self, request: EngineRequest):
+        if request.key not in self._engines:
+            self.status.emit("Loading the model…" if request.kind == "vlm"
+                             else "Preparing YASA…")
+            engine = self._factory(request)
+            while len(self._engines) >= 2:  # keep memory bounded: two engines at most
+                self._engines.pop(next(iter(self._engines)))
+            self._engines[request.key] = engine
+        return self._engines[request.key]
+
+    @Slot(str)
+    def warm_up(self, architecture: str) -> None:
+        """Import torch, transformers and the model's classes here, before the first run.
+
+        Measured: a first run spends 4 s importing (transformers loads its submodules
+        lazily), and some imports hold the GIL for 200-300 ms at a stretch (extension
+        modules initialising). Done at start-up the window is not yet in use; done at
+        the first Run it would stutter while the user watches."""
+        try:
+            import torch  # noqa: F401
+            import transformers
+
+            import app.core.inference.engine  # noqa: F401
+            import app.core.inference.readout  # noqa: F401
+
+            for name in ("AutoConfig", "AutoProcessor", "AutoModelForImageTextToText",
+                         architecture):
+                if name:
+                    getattr(transformers, name, None)  # resolves the lazy module
+        except Exception:  # a missing or broken install is reported when a run starts
+            log.exception("warm-up import failed")
+        self.warmed.emit()
+
+    @Slot(object)
+    def run(self, job: RunJob) -> None:
+        try:
+            self._run(job)
+        except PSGLensError as err:
+            self.failed.emit(job.job_id, str(err))
+        except MemoryError:
+            self.failed.emit(job.job_id, OUT_OF_MEMORY)
+        except Exception as err:  # the worker must survive any engine failure
+            log.exception("model run %s failed", job.job_id)
+            text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            if "out of memory" in text.lower():
+                self.failed.emit(job.job_id, OUT_OF_MEMORY)
+            else:
+                self.failed.emit(job.job_id, f"The model run stopped with an unexpected "
+                                             f"error: {text}")
+
+    def _run(self, job: RunJob) -> None:
+        from app.core.recording import Recording
+
+        if job.stop.is_set():
+            self.finished.emit(job.job_id, {"stopped": True, "notices": []})
+            return
+        engine = self._engine(job.request)
+        spec = getattr(engine, "spec", None)
+        bundle = getattr(engine, "bundle", None)
+        info = {"name": engine.name, "kind": job.request.kind, "bundle": job.request.bundle,
+                "spec_json": spec.to_json() if spec is not None else None,
+                "synthetic_only": bool(getattr(bundle, "card", {}).get("synthetic_only"))
+                if bundle is not None else False}
+        self.started.emit(job.job_id, info)
+        self.status.emit(f"Scoring with {engine.name}…")
+        rec = Recording.open(job.study)
+        gen = engine.predict(rec, epochs=job.epochs, should_stop=job.stop.is_set,
+                             sources=job.channel_map or None)
+        t0, done = time.perf_counter(), 0
+        while True:
+            try:
+                res = next(gen)
+            except StopIteration:
+                break
+            done += len(res.epochs)
+            rate = done / max(1e-9, time.perf_counter() - t0)
+            total = int(getattr(res, "total", 0) or (len(job.epochs) if job.epochs is not None
+                                                     else rec.n_epochs))
+            self.batch.emit(job.job_id, np.array(res.epochs, dtype=np.int64),
+                            np.array(res.probabilities, dtype=np.float32), done, total, rate)
+        elapsed = time.perf_counter() - t0
+        self.finished.emit(job.job_id, {"stopped": job.stop.is_set(), "done": done,
+                                        "rate": done / elapsed if elapsed > 0 else 0.0,
+                                        "notices": list(getattr(engine, "notices", []))})
+
+
+class ModelWorker(QObject):
+    """GUI-side handle of the worker thread: submit, cancel, shut down."""
+
+    warmed = Signal()
+    started = Signal(int, object)
+    batch = Signal(int, object, object, int, int, float)
+    finished = Signal(int, object)
+    failed = Signal(int, str)
+    status = Signal(str)
+    _submit = Signal(object)
+    _warm_up = Signal(str)
+
+    def __init__(self, engine_factory: Callable[[EngineRequest], object] | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("psg-lens-model-worker")
+        self._worker = _Worker(engine_factory or default_engine_factory)
+        self._worker.moveToThread(self._thread)
+        self._submit.connect(self._worker.run)
+        self._warm_up.connect(self._worker.warm_up)
+        for name in ("warmed", "started", "batch", "finished", "failed", "status"):
+            getattr(self._worker, name).connect(getattr(self, name))
+        self.finished.connect(self._done)
+        self.failed.connect(self._done)
+        self._jobs: dict[int, RunJob] = {}
+        self._next_id = 1
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    def warm_up(self, architecture: str = "") -> None:
+        """Ask the worker to import the model libraries now (queued before any run)."""
+        self._warm_up.emit(architecture)
+
+    def submit(self, request: EngineRequest, study: str, *, epochs: list[int] | None = None,
+               channel_map: dict | None = None) -> int:
+        job = RunJob(self._next_id, request, str(study), epochs, channel_map)
+        self._next_id += 1
+        self._jobs[job.job_id] = job
+        self._submit.emit(job)
+        return job.job_id
+
+    def cancel(self, job_id: int | None = None) -> None:
+        for jid, job in self._jobs.items():
+            if job_id is None or jid == job_id:
+                job.stop.set()
+
+    def _done(self, job_id: int, *_: object) -> None:
+        self._jobs.pop(job_id, None)
+
+    def shutdown(self, timeout_ms: int = 15000) -> bool:
+        """Cancel, let the current batch finish, stop the thread. True if it stopped."""
+        self.cancel()
+        self._thread.quit()
+        ok = self._thread.wait(timeout_ms)
+        self._jobs.clear()
+        return bool(ok)
