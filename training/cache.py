@@ -91,7 +91,12 @@ def render_subject(ref: StudyRef, split: str, args: CacheArgs, root: str) -> lis
     """Render one subject's chosen epochs; return its index rows (resumable)."""
     from PIL import Image
 
-    folder = Path(root) / "subjects" / ref.subject_id
+    # one folder per recording: a subject may have several nights (Sleep-EDF, SHHS visits)
+    study = str(ref.params.get("study", ref.subject_id))
+    rel = Path("subjects") / ref.subject_id
+    if study != ref.subject_id:
+        rel = rel / "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(study).name)
+    folder = Path(root) / rel
     done = folder / "done.json"
     if done.exists():
         return json.loads(done.read_text())
@@ -101,8 +106,7 @@ def render_subject(ref: StudyRef, split: str, args: CacheArgs, root: str) -> lis
     n = min(rec.n_epochs, hyp.n_epochs)
     seed = args.seed * 100003 + int.from_bytes(ref.subject_id.encode()[-4:], "little")
     rng = np.random.default_rng(seed)
-    epochs = choose_epochs(hyp.stages[:n], args.epochs_per_subject if split == "train" else
-                           args.epochs_per_subject, args.balance, rng)
+    epochs = choose_epochs(hyp.stages[:n], args.epochs_per_subject, args.balance, rng)
     sources = resolve_sources(rec, spec)
     if split == "train" and args.drop_channel_prob > 0:
         # real files often lack a slot: teach the model that a dashed row means "absent"
@@ -117,7 +121,7 @@ def render_subject(ref: StudyRef, split: str, args: CacheArgs, root: str) -> lis
             e = int(epochs[k])
             name = f"e{e:05d}.png"
             Image.fromarray(np.ascontiguousarray(img)).save(folder / name, compress_level=1)
-            rows.append({"path": f"subjects/{ref.subject_id}/{name}", "subject": ref.subject_id,
+            rows.append({"path": (rel / name).as_posix(), "subject": ref.subject_id,
                          "split": split, "epoch": e, "label": STAGE_LABELS[hyp.stages[e]]})
             k += 1
     tmp = done.with_suffix(".tmp")

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core.inference.bundle import chat_prompt
 from app.core.stages import STAGE_LABELS
 
 
@@ -62,7 +63,7 @@ def build_card(args: ExportArgs, processor) -> dict:
         "adapter": None,
         "labels": list(STAGE_LABELS),
         "prompt": prompt,
-        "prompt_template": "USER: <image>\n{prompt} ASSISTANT:",
+        "prompt_template": chat_prompt(processor, "{prompt}"),  # as training built it
         "render_spec": manifest["render_spec"],
         "image_normalisation": {"mean": list(map(float, ip.image_mean)),
                                 "std": list(map(float, ip.image_std))},

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.inference.bundle import chat_prompt
 from app.core.stages import STAGE_LABELS
 
 
@@ -212,14 +213,17 @@ def main(args: FinetuneArgs) -> dict:
     """Train; save ``output_dir/best`` (model + processor) and ``output_dir/train_log.json``."""
     import torch
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from accelerate.utils import DistributedDataParallelKwargs, set_seed
     from torch.utils.data import DataLoader
 
     from training.cache import read_index
 
     use_cuda = torch.cuda.is_available()
+    # with vision_feature_layer=-2 the last vision layer gets no gradient; DDP must know
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=args.vision != "frozen")
     accelerator = Accelerator(gradient_accumulation_steps=args.grad_accum,
-                              mixed_precision="bf16" if (use_cuda and args.bf16) else "no")
+                              mixed_precision="bf16" if (use_cuda and args.bf16) else "no",
+                              kwargs_handlers=[ddp])
     set_seed(args.seed)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -229,7 +233,8 @@ def main(args: FinetuneArgs) -> dict:
         model.gradient_checkpointing_enable()
     model = apply_method(model, args)
     template = json.loads((Path(args.cache_dir) / "manifest.json").read_text())
-    prompt_text = "USER: <image>\n" + args.prompt + " ASSISTANT:"
+    # the processor's own chat template, as the engine builds it: one prompt everywhere
+    prompt_text = chat_prompt(processor, args.prompt)
     answers = answer_ids(processor.tokenizer, prompt_text)
     first_ids = [answers[lab][0] for lab in STAGE_LABELS]
     train_rows = read_index(args.cache_dir, "train")
@@ -246,9 +251,6 @@ def main(args: FinetuneArgs) -> dict:
                         collate_fn=make_collate(processor, prompt_text, answers, with_answer=False))
     params = [p for p in model.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=args.learning_rate, weight_decay=args.weight_decay)
-    steps_per_epoch = math.ceil(len(train_dl) / args.grad_accum)
-    total = args.max_steps or int(steps_per_epoch * args.num_epochs)
-    warm = int(total * args.warmup_ratio)
     budget_sec = args.max_minutes * 60 if args.max_minutes else None
     clock = {"start": time.time()}
 
@@ -261,9 +263,12 @@ def main(args: FinetuneArgs) -> dict:
         return min(1.0, (s + 1) / max(warm, 1)) * max(0.0, 0.5 * (1 + math.cos(math.pi *
                                                                             min(progress, 1.0))))
 
-    sched = torch.optim.lr_scheduler.LambdaLR(optim, lr_factor)
-    model, optim, train_dl, val_dl, sched = accelerator.prepare(model, optim, train_dl, val_dl,
-                                                                sched)
+    model, optim, train_dl, val_dl = accelerator.prepare(model, optim, train_dl, val_dl)
+    # after prepare: each process sees its shard, so an epoch is len(train_dl) steps here
+    steps_per_epoch = math.ceil(len(train_dl) / args.grad_accum)
+    total = args.max_steps or int(steps_per_epoch * args.num_epochs)
+    warm = int(total * args.warmup_ratio)
+    sched = accelerator.prepare(torch.optim.lr_scheduler.LambdaLR(optim, lr_factor))
     weights = weights.to(accelerator.device)
     ckpt = out / "checkpoint"
     state = {"step": 0, "best_f1": -1.0, "bad_evals": 0, "log": []}
@@ -330,9 +335,11 @@ def main(args: FinetuneArgs) -> dict:
 
 def _save_best(accelerator, model, processor, folder: Path) -> None:
     accelerator.wait_for_everyone()
+    # every rank takes part: under FSDP / ZeRO-3 this gathers the sharded weights
+    state = accelerator.get_state_dict(model)
     if not accelerator.is_main_process:
         return
     unwrapped = accelerator.unwrap_model(model)
     folder.mkdir(parents=True, exist_ok=True)
-    unwrapped.save_pretrained(folder, safe_serialization=True)
+    unwrapped.save_pretrained(folder, state_dict=state, safe_serialization=True)
     processor.save_pretrained(folder)
