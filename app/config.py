@@ -82,6 +82,7 @@ class Settings:
     show_context: bool = False
     filters_on: bool = True
     heatmap_opacity: float = 0.5
+    explain_method: str = "ig"  # README, Explanations: near-ablation faithfulness, ~6x faster
     recent_files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list, compare=False, repr=False)
 
@@ -102,6 +103,7 @@ class Settings:
             "show_context": lambda v: isinstance(v, bool),
             "filters_on": lambda v: isinstance(v, bool),
             "heatmap_opacity": lambda v: isinstance(v, (int, float)) and 0 <= v <= 1,
+            "explain_method": lambda v: v in ("ablation", "occlusion", "ig", "rollout"),
         }
         for name, ok in checks.items():
             if not ok(getattr(self, name)):

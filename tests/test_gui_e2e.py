@@ -29,6 +29,8 @@ from app.errors import ModelError  # noqa: E402
 from app.gui.app import create_window, run_model_unless_done  # noqa: E402
 from app.gui.workers import OUT_OF_MEMORY  # noqa: E402
 
+EXPLAIN_WAIT_MS = 1500  # longer than the controller's delay before it explains an epoch
+
 N = 30
 SPEC = RenderSpec.preset("clinical", width=96, height=96)
 TRUTH = np.resize([0, 0, 1, 2, 2, 2, 3, 3, 2, 4, 4, 2], N)
@@ -411,3 +413,42 @@ def test_yasa_second_opinion_runs_in_a_child_process(qtbot, make_window, setting
     assert errors(w) == [] and ws.active_run.bundle_id.startswith("yasa/")
     assert ws.active_run.n_done == N and ws.active_run.spec is None
     assert np.allclose(ws.model.probabilities.sum(axis=1), 1, atol=1e-4)
+
+
+def test_heatmap_follows_the_epoch_and_the_toggle(qtbot, make_window, tmp_path_factory,
+                                                  tmp_path, monkeypatch):
+    """With a real tiny model: after a run, the worker explains the epoch the user is on,
+    the heatmap reaches the workspace (and so the views), E turns it off and on."""
+    pytest.importorskip("captum")
+    from models import cached, full_bundle
+    from models import study as tiny_study
+
+    from app.gui.workers import default_engine_factory
+
+    bundle = cached(full_bundle, tmp_path_factory)
+    path = tiny_study(tmp_path / "tiny.edf", n_epochs=8, sfreq=100.0)
+    monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "config"))
+    s = Settings(default_bundle=str(bundle), device="cpu", batch_size=4,
+                 explain_method="occlusion")
+    w = make_window(s, default_engine_factory)
+    w.c.open_study(path)
+    ws = w.c.workspace
+    assert run_model_unless_done(w.c)
+    wait_idle(qtbot, w, timeout=60000)
+    qtbot.waitUntil(lambda: ws.explanation_for() is not None, timeout=60000)
+    ex = ws.explanation_for()
+    spec = ws.active_run.spec
+    assert ex.heat.shape == (spec.height, spec.width) and np.isfinite(ex.heat).all()
+    assert ex.grid.shape[0] == len(spec.rows) and ex.grid.sum() > 0
+    # move on: the next epoch gets its own heatmap
+    qtbot.keyClick(w, Qt.Key_Right)
+    qtbot.waitUntil(lambda: ws.explanation_for(ws.epoch) is not None, timeout=60000)
+    assert ws.explanation_for().epoch == ws.epoch == 1
+    # E off: no new requests while flipping
+    w.set_heat_visible(False)
+    qtbot.keyClick(w, Qt.Key_Right)
+    qtbot.wait(EXPLAIN_WAIT_MS)
+    assert ws.explanation_for(ws.epoch) is None
+    w.set_heat_visible(True)
+    qtbot.waitUntil(lambda: ws.explanation_for(ws.epoch) is not None, timeout=60000)
+    assert errors(w) == []

@@ -23,6 +23,7 @@ from app.gui.workers import EngineRequest, ModelWorker
 log = logging.getLogger(__name__)
 
 AUTOSAVE_MS = 2000
+EXPLAIN_DELAY_MS = 400
 
 
 def embedded_model_path() -> Path:
@@ -50,6 +51,13 @@ class Controller(QObject):
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.worker.status.connect(self.message)
+        self.worker.explained.connect(self._on_explained)
+        self.worker.explain_failed.connect(self._on_explain_failed)
+        self.explain_enabled = True
+        self._explain_job: int | None = None
+        # explain the epoch the technician stops on, not every epoch flipped past
+        self._explain_timer = QTimer(self, singleShot=True, interval=EXPLAIN_DELAY_MS)
+        self._explain_timer.timeout.connect(self.request_explanation)
         self._jobs: dict[int, dict] = {}
         self._bundle_cache: tuple[str, object, str] | None = None
         self._autosave = QTimer(self, interval=AUTOSAVE_MS)
@@ -76,6 +84,8 @@ class Controller(QObject):
             return False
         self.close_study()
         self.workspace = new
+        new.events.epoch.connect(lambda ev: self._explain_soon())
+        new.events.runs.connect(lambda ev: self._explain_soon())
         s.add_recent(path)
         self.save_settings()
         self.workspace_changed.emit(new)
@@ -94,6 +104,8 @@ class Controller(QObject):
         for job_id, job in self._jobs.items():
             if job["ws"] is ws:
                 self.worker.cancel(job_id)
+        self.worker.cancel_explain()
+        self._explain_job = None
         self._autosave.stop()
         self.workspace = None
         try:
@@ -247,6 +259,57 @@ class Controller(QObject):
         self._jobs.pop(job_id, None)
         self.progress.emit(0, 0, 0.0)
         self.error.emit(text)
+
+    # -- explanations -----------------------------------------------------------------------
+    def set_explain_enabled(self, on: bool) -> None:
+        """The heatmap toggle (E): off cancels, on explains the current epoch."""
+        self.explain_enabled = bool(on)
+        if on:
+            self._explain_soon()
+        else:
+            self._explain_timer.stop()
+            self.worker.cancel_explain()
+
+    def _explain_soon(self) -> None:
+        if self.explain_enabled and self.workspace is not None:
+            self.worker.cancel_explain()
+            self._explain_timer.start()
+
+    def request_explanation(self, epoch: int | None = None, *, method: str = "",
+                            stage: str | None = None) -> int | None:
+        """Explain ``epoch`` (default: the current one) with the active run's bundle."""
+        ws = self.workspace
+        if ws is None or ws.session.closed:
+            return None
+        run = ws.active_run
+        bundle = (run.meta.get("bundle") if run is not None and run.spec is not None
+                  else None)
+        if not bundle:
+            return None  # no picture-reading model run yet (or a YASA run): nothing to show
+        epoch = ws.epoch if epoch is None else int(epoch)
+        if ws.explanation_for(epoch) is not None and not (method or stage):
+            return None
+        request = EngineRequest("vlm", str(bundle), self.settings.device,
+                                self.settings.batch_size)
+        self._explain_job = self.worker.submit_explain(
+            request, str(ws.path), epoch, method=method or self.settings.explain_method,
+            stage=stage, channel_map=ws.channel_map or None)
+        return self._explain_job
+
+    def _on_explained(self, job_id: int, epoch: int, heat, spec_json: str, info: dict) -> None:
+        ws = self.workspace
+        if job_id != self._explain_job or ws is None or ws.session.closed:
+            return  # a request that was replaced, or a study closed meanwhile
+        ws.set_explanation(epoch, heat, RenderSpec.from_json(spec_json),
+                           method=str(info.get("method", "")))
+        top = ", ".join(info.get("top", [])[:2])
+        self.message.emit(f"Epoch {epoch + 1}: {info.get('stage')} — what mattered most: "
+                          f"{top or 'no single region'} ({info.get('method')}, "
+                          f"{info.get('seconds', 0):.1f} s).")
+
+    def _on_explain_failed(self, job_id: int, text: str) -> None:
+        if job_id == self._explain_job:
+            self.message.emit(f"No heatmap: {text}")
 
     # -- other scorers ----------------------------------------------------------------------
     def import_hypnogram(self, path: str | Path) -> Hypnogram | None:

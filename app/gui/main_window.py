@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
 
     def set_heat_visible(self, on: bool) -> None:
         self.heat_visible = bool(on)
+        self.c.set_explain_enabled(self.heat_visible)
         if self.study_view is not None:
             self.study_view.set_heat_visible(self.heat_visible)
         act = self.actions["heatmap"]

@@ -54,6 +54,20 @@ class RunJob:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
+@dataclass
+class ExplainJob:
+    """A saliency map for one epoch, computed by the same engine as the run."""
+
+    job_id: int
+    request: EngineRequest
+    study: str
+    epoch: int
+    method: str = "ablation"
+    stage: str | None = None
+    channel_map: dict | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
 _TORCH_LIMITED = False
 
 
@@ -157,11 +171,52 @@ class _Worker(QObject):
     finished = Signal(int, object)
     failed = Signal(int, str)
     status = Signal(str)
+    explained = Signal(int, int, object, str, object)  # job, epoch, heat, spec json, info
+    explain_failed = Signal(int, str)
 
     def __init__(self, factory: Callable[[EngineRequest], object]) -> None:
         super().__init__()
         self._factory = factory
         self._engines: dict[tuple, object] = {}
+        self._recording: tuple[str, object] | None = None
+
+    def _open(self, study: str):
+        from app.core.recording import Recording
+
+        if self._recording is None or self._recording[0] != study:
+            self._recording = (study, Recording.open(study))
+        return self._recording[1]
+
+    @Slot(object)
+    def explain(self, job: ExplainJob) -> None:
+        """Explain one epoch; a newer request (or a closed study) cancels it quietly."""
+        from app.core.explain import ExplainCancelled, explain_epoch
+
+        if job.stop.is_set():
+            return
+        try:
+            engine = self._engine(job.request)
+            spec = getattr(engine, "spec", None)
+            if spec is None:
+                raise PSGLensError("This model draws no picture, so it has no heatmap.")
+            self.status.emit(f"Explaining epoch {job.epoch + 1} ({job.method})…")
+            ex = explain_epoch(engine, self._open(job.study), job.epoch, method=job.method,
+                               stage=job.stage, sources=job.channel_map or None,
+                               should_stop=job.stop.is_set)
+        except ExplainCancelled:
+            return
+        except PSGLensError as err:
+            self.explain_failed.emit(job.job_id, str(err))
+            return
+        except Exception as err:  # the worker must survive any explanation failure
+            log.exception("explanation %s failed", job.job_id)
+            self.explain_failed.emit(job.job_id, f"The explanation stopped with an "
+                                                 f"unexpected error: {err}")
+            return
+        info = {"method": ex.method, "stage": ex.stage_label, "seconds": ex.seconds,
+                "top": ex.top_regions}
+        self.explained.emit(job.job_id, job.epoch, np.asarray(ex.heatmap, np.float32),
+                            spec.to_json(), info)
 
     def _engine(self, request: EngineRequest):
         if request.key not in self._engines:
@@ -258,7 +313,10 @@ class ModelWorker(QObject):
     finished = Signal(int, object)
     failed = Signal(int, str)
     status = Signal(str)
+    explained = Signal(int, int, object, str, object)
+    explain_failed = Signal(int, str)
     _submit = Signal(object)
+    _explain = Signal(object)
     _warm_up = Signal(str)
 
     def __init__(self, engine_factory: Callable[[EngineRequest], object] | None = None,
@@ -269,9 +327,12 @@ class ModelWorker(QObject):
         self._worker = _Worker(engine_factory or default_engine_factory)
         self._worker.moveToThread(self._thread)
         self._submit.connect(self._worker.run)
+        self._explain.connect(self._worker.explain)
         self._warm_up.connect(self._worker.warm_up)
-        for name in ("warmed", "started", "batch", "finished", "failed", "status"):
+        for name in ("warmed", "started", "batch", "finished", "failed", "status",
+                     "explained", "explain_failed"):
             getattr(self._worker, name).connect(getattr(self, name))
+        self._pending_explain: ExplainJob | None = None
         self.finished.connect(self._done)
         self.failed.connect(self._done)
         self._jobs: dict[int, RunJob] = {}
@@ -294,6 +355,26 @@ class ModelWorker(QObject):
         self._submit.emit(job)
         return job.job_id
 
+    def submit_explain(self, request: EngineRequest, study: str, epoch: int, *,
+                       method: str = "ablation", stage: str | None = None,
+                       channel_map: dict | None = None) -> int:
+        """Queue an explanation; it replaces (cancels) the previous one still waiting.
+
+        Explanations do not make the worker ``busy``: a model run may be started while
+        one is queued (it runs after the explanation in the same thread)."""
+        self.cancel_explain()
+        job = ExplainJob(self._next_id, request, str(study), int(epoch), method, stage,
+                         channel_map)
+        self._next_id += 1
+        self._pending_explain = job
+        self._explain.emit(job)
+        return job.job_id
+
+    def cancel_explain(self) -> None:
+        if self._pending_explain is not None:
+            self._pending_explain.stop.set()
+            self._pending_explain = None
+
     def cancel(self, job_id: int | None = None) -> None:
         for jid, job in self._jobs.items():
             if job_id is None or jid == job_id:
@@ -305,6 +386,7 @@ class ModelWorker(QObject):
     def shutdown(self, timeout_ms: int = 15000) -> bool:
         """Cancel, let the current batch finish, stop the thread. True if it stopped."""
         self.cancel()
+        self.cancel_explain()
         self._thread.quit()
         ok = self._thread.wait(timeout_ms)
         self._jobs.clear()
