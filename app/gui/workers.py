@@ -164,7 +164,9 @@ def default_engine_factory(request: EngineRequest):
     return StageEngine(request.bundle, device=request.device, batch_size=request.batch_size)
 
 
-class _Worker(QObject):
+class _Signals(QObject):
+    """What the worker reports; the GUI-side handle relays the same signals."""
+
     warmed = Signal()
     started = Signal(int, object)
     batch = Signal(int, object, object, int, int, float)
@@ -173,6 +175,9 @@ class _Worker(QObject):
     status = Signal(str)
     explained = Signal(int, int, object, str, object)  # job, epoch, heat, spec json, info
     explain_failed = Signal(int, str)
+
+
+class _Worker(_Signals):
 
     def __init__(self, factory: Callable[[EngineRequest], object]) -> None:
         super().__init__()
@@ -304,17 +309,9 @@ class _Worker(QObject):
                                         "notices": list(getattr(engine, "notices", []))})
 
 
-class ModelWorker(QObject):
+class ModelWorker(_Signals):
     """GUI-side handle of the worker thread: submit, cancel, shut down."""
 
-    warmed = Signal()
-    started = Signal(int, object)
-    batch = Signal(int, object, object, int, int, float)
-    finished = Signal(int, object)
-    failed = Signal(int, str)
-    status = Signal(str)
-    explained = Signal(int, int, object, str, object)
-    explain_failed = Signal(int, str)
     _submit = Signal(object)
     _explain = Signal(object)
     _warm_up = Signal(str)
