@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core.inference.bundle import chat_prompt
+from app.core.inference.readout import label_token_ids, stage_probabilities
 from app.core.stages import STAGE_LABELS
 
 
@@ -54,16 +55,14 @@ class FinetuneArgs:
 
 
 def answer_ids(tokenizer, prompt_text: str) -> dict[str, list[int]]:
-    """Token ids each label adds after the prompt (first id must be distinct)."""
+    """Token ids each label adds after the prompt: the answer the loss is computed on.
+
+    The first of them must be distinct across labels: checked by the app's own
+    :func:`app.core.inference.readout.label_token_ids`, which the readout uses."""
+    label_token_ids(tokenizer, prompt_text, STAGE_LABELS, source="the model being trained")
     base = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-    out = {}
-    for lab in STAGE_LABELS:
-        full = tokenizer(f"{prompt_text} {lab}", add_special_tokens=False)["input_ids"]
-        out[lab] = full[len(base):]
-    firsts = [v[0] for v in out.values() if v]
-    if len(firsts) != len(STAGE_LABELS) or len(set(firsts)) != len(firsts):
-        raise ValueError("The stage labels do not start with distinct tokens for this tokenizer.")
-    return out
+    return {lab: tokenizer(f"{prompt_text} {lab}", add_special_tokens=False)["input_ids"]
+            [len(base):] for lab in STAGE_LABELS}
 
 
 class CacheDataset:
@@ -180,24 +179,19 @@ def answer_loss(model, batch, first_ids, weights):
     return (ce * w).sum() / w.sum()
 
 
-def readout(model, batch, first_ids):
-    """Stage probabilities from one forward pass: the label tokens' logits, softmaxed."""
+def evaluate_loader(model, loader, first_ids, accelerator, limit: int | None = None):
     import torch
 
-    inputs = {k: v for k, v in batch.items() if k not in ("labels", "stage")}
-    with torch.no_grad():
-        logits = model(**inputs, logits_to_keep=1).logits[:, -1, first_ids].float()
-    return logits.softmax(-1)
-
-
-def evaluate_loader(model, loader, first_ids, accelerator, limit: int | None = None):
     from app.core.agreement import agreement
 
     model.eval()
     ys, ps = [], []
     seen = 0
     for batch in loader:
-        p = readout(model, batch, first_ids)
+        # the app's one-pass readout (label tokens' logits at the last position, softmaxed)
+        inputs = {k: v for k, v in batch.items() if k not in ("labels", "stage")}
+        p = torch.from_numpy(stage_probabilities(model, inputs, first_ids)).to(
+            batch["stage"].device)
         p, y = accelerator.gather_for_metrics((p, batch["stage"]))
         ps.append(p.cpu().numpy())
         ys.append(y.cpu().numpy())
