@@ -224,3 +224,22 @@ def crop_wake(hyp, margin_min: float | None):
 
 def _n_scored(stages: np.ndarray) -> int:
     return int(np.count_nonzero((stages >= 0) & (stages <= 4)))
+
+
+def load_file_pair(ref: StudyRef, *, fmt: str | None = None, offset_sec: float | None = None):
+    """(Recording, Hypnogram, extra) for a PSG file + hypnogram file reference.
+
+    The hypnogram is read in ``fmt`` (or the ref's ``hypnogram_format``, or detected),
+    fitted onto the recording's 30-s epochs (start times decide the offset unless
+    ``offset_sec`` or the ref's ``offset_sec`` is given) and its far wake cropped."""
+    from app.core.formats import read_hypnogram
+    from app.core.recording import Recording
+
+    p = ref.params
+    rec = Recording.open(p["psg"])
+    hyp = read_hypnogram(p["hypnogram"], format=fmt or p.get("hypnogram_format"),
+                         unknown="unscored", epoch_sec=p.get("epoch_sec"))
+    offset = p.get("offset_sec") if offset_sec is None else offset_sec
+    hyp = crop_wake(fit_to_recording(hyp, rec, offset_sec=offset), p.get("wake_margin_min"))
+    return rec, hyp, {"study": p["study"], "psg": p["psg"], "hypnogram": p["hypnogram"],
+                      "warnings": list(hyp.meta.get("warnings", []))}

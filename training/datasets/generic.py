@@ -31,8 +31,7 @@ from training.datasets import (
     DatasetError,
     StudyRef,
     check_keys,
-    crop_wake,
-    fit_to_recording,
+    load_file_pair,
     subject_from_name,
 )
 
@@ -160,14 +159,4 @@ def find(source: dict) -> list[StudyRef]:
 
 
 def load(ref: StudyRef):
-    from app.core.formats import read_hypnogram
-    from app.core.recording import Recording
-
-    p = ref.params
-    rec = Recording.open(p["psg"])
-    hyp = read_hypnogram(p["hypnogram"], format=p.get("hypnogram_format"), unknown="unscored",
-                         epoch_sec=p.get("epoch_sec"))
-    hyp = crop_wake(fit_to_recording(hyp, rec, offset_sec=p.get("offset_sec")),
-                    p.get("wake_margin_min"))
-    return rec, hyp, {"study": p["study"], "psg": p["psg"], "hypnogram": p["hypnogram"],
-                      "warnings": list(hyp.meta.get("warnings", []))}
+    return load_file_pair(ref)

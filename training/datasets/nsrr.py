@@ -28,8 +28,7 @@ from training.datasets import (
     DatasetError,
     StudyRef,
     check_keys,
-    crop_wake,
-    fit_to_recording,
+    load_file_pair,
     subject_from_name,
 )
 
@@ -71,11 +70,5 @@ def find(source: dict) -> list[StudyRef]:
 
 
 def load(ref: StudyRef):
-    from app.core.formats import read_hypnogram
-    from app.core.recording import Recording
-
-    p = ref.params
-    rec = Recording.open(p["psg"])
-    hyp = read_hypnogram(p["hypnogram"], format="nsrr", unknown="unscored")
-    hyp = crop_wake(fit_to_recording(hyp, rec, offset_sec=0.0), p.get("wake_margin_min"))
-    return rec, hyp, {"study": p["study"], "psg": p["psg"], "hypnogram": p["hypnogram"]}
+    # NSRR event times count from the recording's start
+    return load_file_pair(ref, fmt="nsrr", offset_sec=0.0)

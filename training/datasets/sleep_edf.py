@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training.datasets import DatasetError, StudyRef, check_keys, crop_wake, fit_to_recording
+from training.datasets import DatasetError, StudyRef, check_keys, load_file_pair
 
 OPTIONS = ("root", "subsets", "wake_margin_min")
 PREFIX = "sleep-edf-"
@@ -73,12 +73,5 @@ def find(source: dict) -> list[StudyRef]:
 
 
 def load(ref: StudyRef):
-    from app.core.formats import read_hypnogram
-    from app.core.recording import Recording
-
-    p = ref.params
-    rec = Recording.open(p["psg"])
-    # the hypnogram outlasts the recording (a long "Sleep stage ?" tail): align crops it
-    hyp = read_hypnogram(p["hypnogram"], format="edf", unknown="unscored")
-    hyp = crop_wake(fit_to_recording(hyp, rec), p.get("wake_margin_min"))
-    return rec, hyp, {"study": p["study"], "psg": p["psg"], "hypnogram": p["hypnogram"]}
+    # the hypnogram outlasts the recording (a long "Sleep stage ?" tail): fitting crops it
+    return load_file_pair(ref, fmt="edf")
