@@ -62,6 +62,7 @@ def time_steps(cfg: dict, method: str, vision: str, batch: list, steps: int) -> 
     """Seconds per training step and readout pass for one method on one fixed batch."""
     import torch
 
+    from app.core.inference.readout import stage_probabilities
     from training.finetune import (
         FinetuneArgs,
         answer_ids,
@@ -69,7 +70,6 @@ def time_steps(cfg: dict, method: str, vision: str, batch: list, steps: int) -> 
         apply_method,
         build_model,
         make_collate,
-        readout,
     )
 
     ft = {k: v for k, v in cfg["finetune"].items() if k in FinetuneArgs.__dataclass_fields__}
@@ -82,8 +82,7 @@ def time_steps(cfg: dict, method: str, vision: str, batch: list, steps: int) -> 
     model.config.use_cache = False
     model = apply_method(model, args).train()
     prompt = "USER: <image>\n" + args.prompt + " ASSISTANT:"
-    answers = answer_ids(processor.tokenizer, prompt)
-    first = [answers[k][0] for k in answers]
+    answers, plan = answer_ids(processor.tokenizer, prompt)
     train_batch = make_collate(processor, prompt, answers, with_answer=True)(batch)
     eval_batch = make_collate(processor, prompt, answers, with_answer=False)(batch)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -92,16 +91,17 @@ def time_steps(cfg: dict, method: str, vision: str, batch: list, steps: int) -> 
     times = []
     for i in range(steps + 1):           # the first step warms up allocators and kernels
         t = time.perf_counter()
-        loss = answer_loss(model, train_batch, first, weights)
+        loss = answer_loss(model, train_batch, weights)
         loss.backward()
         optim.step()
         optim.zero_grad()
         if i:
             times.append(time.perf_counter() - t)
     model.eval()
-    readout(model, eval_batch, first)
+    eval_inputs = {k: v for k, v in eval_batch.items() if k != "stage"}
+    stage_probabilities(model, eval_inputs, plan)
     t = time.perf_counter()
-    readout(model, eval_batch, first)
+    stage_probabilities(model, eval_inputs, plan)
     read = time.perf_counter() - t
     n_train = sum(p.numel() for p in params)
     n_all = sum(p.numel() for p in model.parameters())

@@ -15,12 +15,14 @@ LORA_TARGETS = r".*language_model.*\.self_attn\.(q_proj|v_proj)"
 _CACHE: dict[tuple, Path] = {}
 
 
-def tiny_spec(arch: str = "llava", image_size: int = 64, seed: int = 0):
+def tiny_spec(arch: str = "llava", image_size: int = 64, seed: int = 0,
+              split_digits: bool = False):
     from training.tiny_llava import TinyLlavaSpec
 
     return TinyLlavaSpec(arch=arch, image_size=image_size, patch_size=16, vision_hidden=32,
                          vision_layers=2, vision_heads=2, text_hidden=32, text_layers=2,
-                         text_heads=2, text_intermediate=64, seed=seed)
+                         text_heads=2, text_intermediate=64, seed=seed,
+                         split_digits=split_digits)
 
 
 def render_spec(preset: str = "clinical", size: int = 64):
@@ -44,19 +46,22 @@ def card(spec=None, **overrides) -> dict:
     return base
 
 
-def build(arch: str = "llava", seed: int = 0):
+def build(arch: str = "llava", seed: int = 0, split_digits: bool = False):
+    """A tiny model and processor; ``split_digits`` tokenizes "N1" as "N" + "1" (as the
+    real Mistral and Qwen2 tokenizers do)."""
     from training.tiny_llava import build_model_and_processor
 
-    return build_model_and_processor(tiny_spec(arch, seed=seed))
+    return build_model_and_processor(tiny_spec(arch, seed=seed, split_digits=split_digits))
 
 
 def full_bundle(root: Path, *, arch: str = "llava", preset: str = "clinical",
-                seed: int = 0, **card_overrides) -> Path:
+                seed: int = 0, split_digits: bool = False, **card_overrides) -> Path:
     from app.core.inference.bundle import save_bundle
 
-    model, processor = build(arch, seed)
+    model, processor = build(arch, seed, split_digits)
     spec = render_spec(preset)
-    return save_bundle(root / f"{arch}-{preset}-{seed}", model, processor,
+    tag = "-split" if split_digits else ""
+    return save_bundle(root / f"{arch}-{preset}-{seed}{tag}", model, processor,
                        card(spec, name=f"tiny-{arch}-{preset}", **card_overrides))
 
 

@@ -147,13 +147,13 @@ def test_render_spec_rejected_passes_its_message_on(copy):
         load_bundle(path)
 
 
-def test_labels_must_start_with_distinct_tokens(copy):
+def test_labels_one_pass_cannot_tell_apart_are_refused(copy):
     path = copy()
-    _edit_card(path, labels=["W", "N1", "N2", "N3", "N3 deep"])
+    _edit_card(path, labels=["W", "N1", "N2", "N3", "N3 REM"])
     b = load_bundle(path)  # cheap validation does not read the tokenizer
-    with pytest.raises(ModelError, match="'N3' and 'N3 deep' .* both start with the token"):
-        b.label_token_ids()
-    with pytest.raises(ModelError, match="both start with the token"):
+    with pytest.raises(ModelError, match="'N3' of .* is the start of 'N3 REM'"):
+        b.label_readout()
+    with pytest.raises(ModelError, match="is the start of"):
         load_bundle(path, check_tokenizer=True)
 
 
@@ -227,7 +227,7 @@ def test_plain_hf_folder_only_through_from_hf(tmp_path):
     # the tiny processor's chat template gives the LLaVA-1.5 layout
     assert b.prompt == "USER: <image>\nClassify the PSG. Choose from: W, N1, N2, N3, REM. " \
                        "ASSISTANT:"
-    assert len(set(b.label_token_ids())) == 5
+    assert len(set(b.label_readout().first_ids)) == 5
 
 
 def test_from_hf_hub_id_stays_offline():

@@ -139,7 +139,7 @@ def test_adapter_bundle_matches_the_in_memory_lora_model(tmp_path_factory, rec):
     got = eng.score(rec).probabilities
     images = np.concatenate(list(render_many(rec, eng.spec)))
     inputs = prepare_inputs(eng.processor, images, eng.bundle.prompt, "cpu", eng.dtype)
-    want = stage_probabilities(peft_model, inputs, eng.label_ids)
+    want = stage_probabilities(peft_model, inputs, eng.readout)
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 

@@ -65,8 +65,8 @@ class RegionModel:
 
         self.config = types.SimpleNamespace(
             vision_config=types.SimpleNamespace(patch_size=size, _attn_implementation="sdpa"))
-        self.n2 = engine.label_ids[2]
-        self.vocab = max(engine.label_ids) + 1
+        self.n2 = engine.readout.first_ids[2]
+        self.vocab = max(engine.readout.first_ids) + 1
         self.box = (slice(patch[0] * size, (patch[0] + 1) * size),
                     slice(patch[1] * size, (patch[1] + 1) * size))
         self.torch = torch

@@ -4,7 +4,8 @@ The config's own settings (render preset, LoRA rank/alpha/dropout/targets, visio
 projector, batch size, gradient accumulation, class weights, prompt, export and
 evaluate options) are kept; only what cannot run here is swapped: the base model
 becomes a tiny model of the same family saved to a local folder (loaded through the
-same ``{"base": ...}`` path as the hub id), the images shrink to 64 px, the data
+same ``{"base": ...}`` path as the hub id, with a tokenizer that splits "N1" into "N" +
+"1" as the hub models' do), the images shrink to 64 px, the data
 becomes 3 synthetic subjects and training stops after ``max_steps: 2``. Then
 ``python -m training all`` must leave a bundle that ``load_bundle`` accepts and that
 ``evaluate`` scores.
@@ -28,7 +29,9 @@ SIZE = 64
 
 
 def _save_base(folder: Path, arch: str) -> Path:
-    model, processor = build(arch)
+    # the hub bases' tokenizers (Mistral, Qwen2) split "N1" into "N" + "1": so does this one,
+    # so the two-token answers and the two-level readout are what these configs exercise
+    model, processor = build(arch, split_digits=True)
     model.save_pretrained(folder, safe_serialization=True)
     processor.save_pretrained(folder)
     return folder
@@ -117,6 +120,10 @@ def test_llava_next_7b_config_on_a_tiny_llava_next(tmp_path):
     path = tiny_config("llava-next-7b-lora.json", tmp_path, base)
     card = run_and_check(path, tmp_path)
     assert card["architecture"] == "LlavaNextForConditionalGeneration"
+    from app.core.inference.bundle import load_bundle
+
+    plan = load_bundle(tmp_path / "bundle").label_readout()
+    assert len(plan.path) == 1 and len(set(plan.first_ids)) == 3  # W, N(1|2|3), REM
     check_lora(tmp_path, json.loads((CONFIGS / path.name).read_text()))
 
 

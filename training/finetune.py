@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core.inference.bundle import chat_prompt
-from app.core.inference.readout import label_token_ids, stage_probabilities
+from app.core.inference.readout import LabelReadout, label_readout, stage_probabilities
 from app.core.stages import STAGE_LABELS
 
 
@@ -54,15 +54,15 @@ class FinetuneArgs:
     allow_download: bool = False
 
 
-def answer_ids(tokenizer, prompt_text: str) -> dict[str, list[int]]:
-    """Token ids each label adds after the prompt: the answer the loss is computed on.
-
-    The first of them must be distinct across labels: checked by the app's own
-    :func:`app.core.inference.readout.label_token_ids`, which the readout uses."""
-    label_token_ids(tokenizer, prompt_text, STAGE_LABELS, source="the model being trained")
+def answer_ids(tokenizer, prompt_text: str) -> tuple[dict[str, list[int]], LabelReadout]:
+    """Token ids each label adds after the prompt (the answer the loss is computed on), and
+    the app's one-pass readout of them (:func:`app.core.inference.readout.label_readout`),
+    which refuses labels one pass cannot tell apart before any training is spent."""
+    plan = label_readout(tokenizer, prompt_text, STAGE_LABELS, source="the model being trained")
     base = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-    return {lab: tokenizer(f"{prompt_text} {lab}", add_special_tokens=False)["input_ids"]
-            [len(base):] for lab in STAGE_LABELS}
+    answers = {lab: tokenizer(f"{prompt_text} {lab}", add_special_tokens=False)["input_ids"]
+               [len(base):] for lab in STAGE_LABELS}
+    return answers, plan
 
 
 class CacheDataset:
@@ -163,7 +163,7 @@ def class_weight_vector(counts: dict[str, int], mode: str | None) -> np.ndarray:
     return w / (w * c).sum() * c.sum()  # mean weight over the data = 1
 
 
-def answer_loss(model, batch, first_ids, weights):
+def answer_loss(model, batch, weights):
     """Cross-entropy on the answer tokens only (labels -100 elsewhere), class-weighted."""
     import torch
 
@@ -179,7 +179,8 @@ def answer_loss(model, batch, first_ids, weights):
     return (ce * w).sum() / w.sum()
 
 
-def evaluate_loader(model, loader, first_ids, accelerator, limit: int | None = None):
+def evaluate_loader(model, loader, plan: LabelReadout, accelerator,
+                    limit: int | None = None):
     import torch
 
     from app.core.agreement import agreement
@@ -188,9 +189,9 @@ def evaluate_loader(model, loader, first_ids, accelerator, limit: int | None = N
     ys, ps = [], []
     seen = 0
     for batch in loader:
-        # the app's one-pass readout (label tokens' logits at the last position, softmaxed)
+        # the app's one-pass readout, so validation sees what the app will see
         inputs = {k: v for k, v in batch.items() if k not in ("labels", "stage")}
-        p = torch.from_numpy(stage_probabilities(model, inputs, first_ids)).to(
+        p = torch.from_numpy(stage_probabilities(model, inputs, plan)).to(
             batch["stage"].device)
         p, y = accelerator.gather_for_metrics((p, batch["stage"]))
         ps.append(p.cpu().numpy())
@@ -229,8 +230,7 @@ def main(args: FinetuneArgs) -> dict:
     template = json.loads((Path(args.cache_dir) / "manifest.json").read_text())
     # the processor's own chat template, as the engine builds it: one prompt everywhere
     prompt_text = chat_prompt(processor, args.prompt)
-    answers = answer_ids(processor.tokenizer, prompt_text)
-    first_ids = [answers[lab][0] for lab in STAGE_LABELS]
+    answers, plan = answer_ids(processor.tokenizer, prompt_text)
     train_rows = read_index(args.cache_dir, "train")
     val_rows = read_index(args.cache_dir, "val")
     rng = np.random.default_rng(args.seed)
@@ -279,7 +279,7 @@ def main(args: FinetuneArgs) -> dict:
                                                     % max(len(train_dl), 1)) \
                 if state["step"] else train_dl:
             with accelerator.accumulate(model):
-                loss = answer_loss(model, batch, first_ids, weights)
+                loss = answer_loss(model, batch, weights)
                 accelerator.backward(loss)
                 optim.step()
                 sched.step()
@@ -296,7 +296,7 @@ def main(args: FinetuneArgs) -> dict:
             state["elapsed"] = time.time() - clock["start"]
             out_of_time = budget_sec is not None and state["elapsed"] > budget_sec
             if step % args.eval_every == 0 or step >= total or out_of_time:
-                metrics, _, _ = evaluate_loader(model, val_dl, first_ids, accelerator)
+                metrics, _, _ = evaluate_loader(model, val_dl, plan, accelerator)
                 entry = {"step": step, "loss": float(loss.item()), "val": metrics,
                          "images_per_s": seen / (time.time() - t0)}
                 state["log"].append(entry)

@@ -1,8 +1,9 @@
 """Build small LLaVA-architecture models from configs, with a tokenizer made locally.
 
 Nothing here downloads anything: the tokenizer is a word-level vocabulary of the
-prompt's words plus the five stage labels (each one distinct token), the vision tower
-a small CLIP, the language model a small Llama. The embedded default model and every
+prompt's words plus the five stage labels (each one distinct token; or, with
+``split_digits``, "N1" read as "N" + "1" the way Mistral's and Qwen2's tokenizers split
+digits), the vision tower a small CLIP, the language model a small Llama. The embedded default model and every
 test model come from here.
 
 Examples
@@ -45,14 +46,19 @@ class TinyLlavaSpec:
     image_mean: tuple[float, float, float] = (1.0, 1.0, 1.0)
     image_std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     seed: int = 0
+    # digits as their own tokens ("N1" -> "N" "1"), as the 7B and 0.5B bases' tokenizers do
+    split_digits: bool = False
 
 
-def _vocabulary(prompt: str) -> list[str]:
+def _vocabulary(prompt: str, split_digits: bool = False) -> list[str]:
     import re
 
-    words = re.findall(r"\w+|[^\w\s]", PROMPT_TEMPLATE.replace("{prompt}", prompt))
+    word = r"\d|[^\W\d]+|[^\w\s]" if split_digits else r"\w+|[^\w\s]"
+    text = PROMPT_TEMPLATE.replace("{prompt}", prompt)
+    words = re.findall(word, text)
     specials = ["<unk>", "<s>", "</s>", "<pad>", "<image>"]
-    extra = ["USER", "ASSISTANT", ":", "\n", *LABELS, "R", "Wake", "yes", "no"]
+    labels = [t for lab in LABELS for t in re.findall(word, lab)]
+    extra = ["USER", "ASSISTANT", ":", "\n", *labels, "R", "Wake", "yes", "no"]
     vocab = []
     for w in specials + extra + words:
         if w not in vocab and w != "image":
@@ -60,16 +66,18 @@ def _vocabulary(prompt: str) -> list[str]:
     return vocab
 
 
-def build_tokenizer(prompt: str = DEFAULT_PROMPT):
-    """A word-level fast tokenizer whose stage labels are single, distinct tokens."""
+def build_tokenizer(prompt: str = DEFAULT_PROMPT, split_digits: bool = False):
+    """A word-level fast tokenizer: stage labels single, distinct tokens, or with
+    ``split_digits`` the N stages sharing their first token "N" (then a digit)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {w: i for i, w in enumerate(_vocabulary(prompt))}
+    vocab = {w: i for i, w in enumerate(_vocabulary(prompt, split_digits))}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split("<image>", behavior="isolated"),
-        pre_tokenizers.Whitespace()])
+    steps = [pre_tokenizers.Split("<image>", behavior="isolated"), pre_tokenizers.Whitespace()]
+    if split_digits:
+        steps.append(pre_tokenizers.Digits(individual_digits=True))
+    tok.pre_tokenizer = pre_tokenizers.Sequence(steps)
     tok.decoder = decoders.WordPiece(prefix="##")
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>",
@@ -83,7 +91,7 @@ def build_processor(spec: TinyLlavaSpec, tokenizer=None, prompt: str = DEFAULT_P
     from transformers import LlavaProcessor
     from transformers.models.clip import CLIPImageProcessorPil
 
-    tokenizer = tokenizer or build_tokenizer(prompt)
+    tokenizer = tokenizer or build_tokenizer(prompt, spec.split_digits)
     # no resize-then-crop: the renderer already draws at the model's input size
     image_processor = CLIPImageProcessorPil(
         size={"height": spec.image_size, "width": spec.image_size}, do_center_crop=False,

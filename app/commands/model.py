@@ -104,9 +104,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     engine = StageEngine(args.bundle, device=args.device, batch_size=1)
     print(f"loaded {engine.name} on {engine.device} ({str(engine.dtype).replace('torch.', '')})")
-    labels = engine.bundle.labels
-    print("label tokens:    " + ", ".join(
-        f"{lab}={i}" for lab, i in zip(labels, engine.label_ids)))
+    print("label tokens:    " + engine.readout.describe(engine.processor.tokenizer))
     with tempfile.TemporaryDirectory() as tmp:
         rec, truth = _synthetic_recording(Path(tmp))
         epoch = rec.n_epochs // 2
@@ -117,9 +115,9 @@ def run_check(args: argparse.Namespace) -> int:
         what = f"synthetic {truth}" if truth else "synthetic noise"
         print(f"epoch {epoch} of a synthetic study ({what}), drawn "
               f"{engine.spec.width}x{engine.spec.height} with spec {engine.spec.name!r}:")
-        for lab, v in zip(labels, p):
+        for lab, v in zip(engine.bundle.labels, p):
             print(f"  {lab:<5} {v:.4f}  {'#' * int(round(v * 40))}")
-        print(f"  -> {labels[int(p.argmax())]}")
+        print(f"  -> {engine.bundle.labels[int(p.argmax())]}")
         if args.generate:
             image = next(render_many(rec, engine.spec, [epoch]))[0]
             print(f"generated text: {engine.generate_raw(image)!r}")

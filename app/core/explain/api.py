@@ -189,13 +189,13 @@ def _timing(engine, shape: tuple[int, int]) -> tuple[float, float]:
     blank[...] = np.asarray(engine.spec.background, np.uint8)
 
     def timed(n: int) -> float:
-        inputs = prepare_inputs(engine.processor, [blank] * n, engine.bundle.prompt,
-                                engine.device, engine.dtype)
+        inputs = engine.readout.extend(prepare_inputs(
+            engine.processor, [blank] * n, engine.bundle.prompt, engine.device, engine.dtype))
         import torch
 
         t0 = time.perf_counter()
         with torch.inference_mode():
-            engine.model(**inputs, logits_to_keep=1)
+            engine.model(**inputs, logits_to_keep=engine.readout.positions)
         return time.perf_counter() - t0
 
     first = timed(1)

@@ -1,7 +1,7 @@
 """The attribution methods, on the model's own normalised pixels (captum).
 
 Every method explains one number: the log-probability of a stage from the engine's
-readout (softmax over the five label-token logits at the prompt's last position). The
+readout (softmax over the five label-token logits after the prompt; see ``LabelReadout``). The
 prompt tokens stay fixed; only ``pixel_values`` change, so perturbations skip the
 processor. "Removing" a region means painting it with the render spec's background
 colour, pushed through the bundle's own processor, i.e. in the model's normalised pixel
@@ -88,7 +88,7 @@ class Probe:
 
         self.engine = engine
         self.model = engine.model
-        self.label_ids = list(engine.label_ids)
+        self.readout = engine.readout
         self.should_stop, self.progress = should_stop, progress
         self.done, self.total = 0, 1
         spec = getattr(engine, "spec", None)
@@ -97,7 +97,9 @@ class Probe:
         blank = np.empty_like(image)
         blank[...] = np.asarray(bg, np.uint8)
         prompt, dev, dt = engine.bundle.prompt, engine.device, engine.dtype
-        self.inputs = prepare_inputs(engine.processor, [image], prompt, dev, dt)
+        # the label path (if any) is part of the prompt: every pass reads the same way
+        self.inputs = engine.readout.extend(
+            prepare_inputs(engine.processor, [image], prompt, dev, dt))
         self.pixels = self.inputs["pixel_values"]
         self.baseline = prepare_inputs(engine.processor, [blank], prompt, dev,
                                        dt)["pixel_values"]
@@ -113,8 +115,8 @@ class Probe:
         self.stage = int(np.argmax(self.log_probs)) if stage is None else int(stage)
 
     def _log_probs(self, inputs: dict):
-        logits = self.model(**inputs, logits_to_keep=1).logits[:, -1, self.label_ids]
-        return logits.float().log_softmax(-1)
+        out = self.model(**inputs, logits_to_keep=self.readout.positions)
+        return self.readout.log_probs(out.logits)
 
     def batch_inputs(self, pixel_values) -> dict[str, Any]:
         """The fixed prompt tensors expanded to the batch (captum's internal batches)."""

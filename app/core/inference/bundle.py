@@ -169,12 +169,13 @@ class Bundle:
             tokenizer.pad_token = tokenizer.eos_token
         return processor
 
-    def label_token_ids(self, tokenizer=None) -> list[int]:
-        """First token id of each label after the prompt; distinct or a ModelError."""
-        from app.core.inference.readout import label_token_ids
+    def label_readout(self, tokenizer=None):
+        """How the labels are read after the prompt (a ``LabelReadout``), or a ModelError
+        when one forward pass cannot tell them apart."""
+        from app.core.inference.readout import label_readout
 
         tokenizer = tokenizer if tokenizer is not None else self.load_processor().tokenizer
-        return label_token_ids(tokenizer, self.prompt, self.labels, source=self.display)
+        return label_readout(tokenizer, self.prompt, self.labels, source=self.display)
 
     def load_model(self, device: str | None = "auto", dtype: Any = None,
                    quantize: str | None = None):
@@ -284,7 +285,7 @@ def load_bundle(path: str | os.PathLike, *, check_tokenizer: bool = False,
     bundle = Bundle(path, card, spec, labels, fill_template(template, card["prompt"]),
                     ref=str(path), allow_download=allow_download)
     if check_tokenizer:
-        bundle.label_token_ids()
+        bundle.label_readout()
     return bundle
 
 

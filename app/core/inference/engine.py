@@ -149,7 +149,7 @@ class StageEngine:
         self.device, self.dtype = resolve_device(device, dtype)
         self.model, self.processor = self.bundle.load_model(
             device=str(self.device), dtype=self.dtype, quantize=quantize)
-        self.label_ids = self.bundle.label_token_ids(self.processor.tokenizer)
+        self.readout = self.bundle.label_readout(self.processor.tokenizer)
         self.batch_size = int(batch_size)
         self.spec = self.bundle.spec
         self.name = self.bundle.scorer_id
@@ -225,7 +225,7 @@ class StageEngine:
         )
 
         n = len(images)
-        out = np.empty((n, len(self.label_ids)), np.float32)
+        out = np.empty((n, len(self.readout.labels)), np.float32)
         pre_sec = model_sec = 0.0
         i = 0
         while i < n:
@@ -234,7 +234,7 @@ class StageEngine:
                 t0 = time.perf_counter()
                 inputs = self._inputs(images[i:i + bs])
                 t1 = time.perf_counter()
-                out[i:i + bs] = stage_probabilities(self.model, inputs, self.label_ids)
+                out[i:i + bs] = stage_probabilities(self.model, inputs, self.readout)
                 t2 = time.perf_counter()
             except (RuntimeError, ValueError) as err:
                 inputs = None

@@ -2,16 +2,18 @@
 
 The model reads the picture and the prompt; the next-token logits at the last position,
 restricted to the first token of each label word (W, N1, N2, N3, REM), softmaxed, are the
-stage probabilities. No text is generated or parsed in the scoring path.
+stage probabilities. Labels that share their first token (a tokenizer splitting "N1" into
+"N" + "1") are told apart at the next position of the same pass: see
+:class:`LabelReadout`. No text is generated or parsed in the scoring path.
 
 Also here: choosing a device and dtype, and loading weights offline (safetensors only,
 never remote code), since both are torch matters the bundle and engine share.
 
 Examples
 --------
->>> ids = label_token_ids(tokenizer, prompt, ("W", "N1", "N2", "N3", "REM"))  # doctest: +SKIP
->>> inputs = prepare_inputs(processor, images, prompt, device, dtype)         # doctest: +SKIP
->>> stage_probabilities(model, inputs, ids).sum(axis=1)                       # doctest: +SKIP
+>>> plan = label_readout(tokenizer, prompt, ("W", "N1", "N2", "N3", "REM"))  # doctest: +SKIP
+>>> inputs = prepare_inputs(processor, images, prompt, device, dtype)        # doctest: +SKIP
+>>> stage_probabilities(model, inputs, plan).sum(axis=1)                     # doctest: +SKIP
 array([1., 1.], dtype=float32)
 """
 
@@ -21,6 +23,7 @@ import contextlib
 import importlib.util
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -156,29 +159,145 @@ def _quantization_config(quantize: str, dev, dt):
     return BitsAndBytesConfig(load_in_8bit=True)
 
 
-def label_token_ids(tokenizer, prompt: str, labels: Sequence[str], *,
-                    source: str = "the model") -> list[int]:
-    """The first token of each label continuing ``prompt``; distinct, or a ModelError."""
+@dataclass(frozen=True)
+class LabelReadout:
+    """How the labels' probabilities are read from ONE forward pass.
+
+    Each label is a token sequence after the prompt. When every label starts with its own
+    token, the readout is the softmax of those first tokens' logits at the prompt's last
+    position. Real tokenizers often split labels that share a start ("N1", "N2", "N3" ->
+    "▁N" + digit): then the shared start (``path``) is appended to the prompt, and the
+    logits at each appended position tell the group's members apart, still in one pass::
+
+        P(N2) = P("▁N" | prompt) * P("2" | prompt "▁N")
+
+    each factor a softmax over the choices the labels offer at that point. ``exits[i]`` is
+    ``(depth, token)``: where label ``i`` leaves ``path`` and by which token.
+    """
+
+    labels: tuple[str, ...]
+    path: tuple[int, ...]
+    exits: tuple[tuple[int, int], ...]
+
+    @property
+    def positions(self) -> int:
+        """How many last positions' logits the readout needs (``logits_to_keep``)."""
+        return len(self.path) + 1
+
+    @property
+    def first_ids(self) -> tuple[int, ...]:
+        """The first token of each label (shared by a group's members)."""
+        return tuple(self.path[0] if d > 0 else t for d, t in self.exits)
+
+    def choices(self, depth: int) -> list[int]:
+        """The tokens the labels offer at ``depth`` along the path (softmax support)."""
+        out = sorted({t for d, t in self.exits if d == depth})
+        return out + [self.path[depth]] if depth < len(self.path) else out
+
+    def extend(self, inputs: dict) -> dict:
+        """Inputs with ``path`` appended to every prompt (nothing to do without a path)."""
+        if not self.path:
+            return inputs
+        import torch
+
+        ids = inputs["input_ids"]
+        tail = torch.tensor(self.path, dtype=ids.dtype, device=ids.device).expand(
+            ids.shape[0], -1)
+        out = dict(inputs)
+        for k, v in inputs.items():  # per-token tensors grow with it: mask 1, types 0
+            if isinstance(v, torch.Tensor) and v.shape[:2] == ids.shape and k != "input_ids":
+                fill = torch.ones if k == "attention_mask" else torch.zeros
+                out[k] = torch.cat([v, fill(tail.shape, dtype=v.dtype, device=v.device)], 1)
+        out["input_ids"] = torch.cat([ids, tail], 1)
+        return out
+
+    def log_probs(self, logits):
+        """(n, n_labels) log-probabilities from (n, >= positions, vocab) logits."""
+        import torch
+
+        k = self.positions
+        steps = []
+        for depth in range(k):
+            support = self.choices(depth)
+            lp = logits[:, logits.shape[1] - k + depth, support].float().log_softmax(-1)
+            steps.append({tok: lp[:, j] for j, tok in enumerate(support)})
+        cols = []
+        for depth, token in self.exits:
+            col = steps[depth][token]
+            for d in range(depth):
+                col = col + steps[d][self.path[d]]
+            cols.append(col)
+        return torch.stack(cols, dim=1)
+
+    def describe(self, tokenizer=None) -> str:
+        """``W=▁W, N1=▁N+1, …``: the tokens each label is read by."""
+        def piece(i: int) -> str:
+            return str(tokenizer.convert_ids_to_tokens(int(i))) if tokenizer else str(i)
+
+        parts = []
+        for lab, (depth, token) in zip(self.labels, self.exits):
+            toks = [*self.path[:depth], token]
+            parts.append(f"{lab}=" + "+".join(piece(t) for t in toks))
+        return ", ".join(parts)
+
+
+def label_readout(tokenizer, prompt: str, labels: Sequence[str], *,
+                  source: str = "the model") -> LabelReadout:
+    """Plan the one-pass readout of ``labels`` after ``prompt``, or a ModelError saying why.
+
+    Labels may share starting tokens as long as ONE shared path tells them all apart (the
+    usual case: "N1/N2/N3" sharing "▁N"); a label that is a prefix of another, or two
+    separate shared groups, cannot be read in one pass.
+    """
     base = list(tokenizer(prompt, add_special_tokens=False)["input_ids"])
-    ids = []
+    unk = getattr(tokenizer, "unk_token_id", None)
+    seqs = []
     for label in labels:
         full = list(tokenizer(f"{prompt} {label}", add_special_tokens=False)["input_ids"])
         if len(full) <= len(base) or full[:len(base)] != base:
             raise ModelError(f"The label {label!r} of {source} does not tokenize as a "
                              "continuation of the prompt, so its probability cannot be read "
-                             "at the prompt's last position.")
-        token = full[len(base)]
-        if token == getattr(tokenizer, "unk_token_id", None):
+                             "after the prompt.")
+        seq = full[len(base):]
+        if unk is not None and unk in seq:
             raise ModelError(f"The label {label!r} of {source} is unknown to its tokenizer.")
-        ids.append(int(token))
-    for i, a in enumerate(ids):
-        if a in ids[:i]:
-            other = labels[ids.index(a)]
-            piece = tokenizer.convert_ids_to_tokens(a)
-            raise ModelError(f"The labels {other!r} and {labels[i]!r} of {source} both start "
-                             f"with the token {piece!r}; each label must start with its own "
-                             "token (rename the labels in the card, or retrain).")
-    return ids
+        seqs.append([int(t) for t in seq])
+    for i, a in enumerate(seqs):
+        for j in range(i):
+            if seqs[j] == a:
+                raise ModelError(f"The labels {labels[j]!r} and {labels[i]!r} of {source} "
+                                 "tokenize the same, so they cannot be told apart; rename "
+                                 "the labels in the card, or retrain.")
+    path: list[int] = []
+    exits: dict[int, tuple[int, int]] = {}
+    active = list(range(len(labels)))
+    while active:
+        depth = len(path)
+        ended = [i for i in active if len(seqs[i]) == depth]
+        if ended:
+            i = ended[0]
+            other = next(j for j in active if j != i)
+            raise ModelError(f"The label {labels[i]!r} of {source} is the start of "
+                             f"{labels[other]!r} (as tokens), so one forward pass cannot "
+                             "tell them apart; rename the labels in the card, or retrain.")
+        groups: dict[int, list[int]] = {}
+        for i in active:
+            groups.setdefault(seqs[i][depth], []).append(i)
+        shared = [g for g in groups.values() if len(g) > 1]
+        if len(shared) > 1:
+            names = " and ".join("/".join(labels[i] for i in g) for g in shared)
+            raise ModelError(f"The labels {names} of {source} form two groups that share "
+                             "starting tokens; one forward pass can read only one such "
+                             "group. Rename the labels in the card, or retrain.")
+        for tok, g in groups.items():
+            if len(g) == 1:
+                exits[g[0]] = (depth, tok)
+        if not shared:
+            break
+        path.append(seqs[shared[0][0]][depth])
+        active = shared[0]
+    return LabelReadout(tuple(labels), tuple(path),
+                        tuple(exits[i] for i in range(len(labels))))
 
 
 def prepare_inputs(processor, images: Sequence[np.ndarray], prompt: str, device, dtype
@@ -197,13 +316,13 @@ def prepare_inputs(processor, images: Sequence[np.ndarray], prompt: str, device,
     return out
 
 
-def stage_probabilities(model, inputs: dict, label_ids: Sequence[int]) -> np.ndarray:
-    """(n, len(label_ids)) float32 probabilities: one forward pass, last position only."""
+def stage_probabilities(model, inputs: dict, readout: LabelReadout) -> np.ndarray:
+    """(n, n_labels) float32 probabilities from one forward pass (see :class:`LabelReadout`)."""
     import torch
 
     with torch.inference_mode():
-        logits = model(**inputs, logits_to_keep=1).logits[:, -1, list(label_ids)]
-        return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        out = model(**readout.extend(inputs), logits_to_keep=readout.positions)
+        return readout.log_probs(out.logits).exp().cpu().numpy()
 
 
 def is_out_of_memory(err: BaseException) -> bool:
