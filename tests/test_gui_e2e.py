@@ -452,3 +452,23 @@ def test_heatmap_follows_the_epoch_and_the_toggle(qtbot, make_window, tmp_path_f
     w.set_heat_visible(True)
     qtbot.waitUntil(lambda: ws.explanation_for(ws.epoch) is not None, timeout=60000)
     assert errors(w) == []
+
+
+# -- the smoke test an installation runs: psg-lens gui STUDY --quit-after S -------------
+def test_quit_after_reports_the_shown_study_and_closes(qapp, study, settings, capsys):
+    from app.gui.app import run_gui
+
+    rc = run_gui(study, settings=settings, engine_factory=FakeEngine, quit_after=0)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert rc == 0
+    assert line == f"window shown: True; title: 'PSG Lens — {study.name}'; " \
+                   f"study: {study.name}; epochs: {N}"
+    assert not [w for w in qapp.topLevelWidgets() if w.isVisible()]
+
+
+def test_quit_after_fails_when_the_study_does_not_open(qapp, tmp_path, settings, capsys):
+    from app.gui.app import run_gui
+
+    missing = tmp_path / "gone.edf"
+    rc = run_gui(missing, settings=settings, engine_factory=FakeEngine, quit_after=0)
+    assert rc == 1 and f"the study {missing} did not open" in capsys.readouterr().out

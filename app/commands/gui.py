@@ -10,10 +10,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study", nargs="?", help="PSG file to open")
     p.add_argument("--run-model", action="store_true",
                    help="score the study with the chosen model once it is open")
+    p.add_argument("--quit-after", type=float, metavar="SECONDS", default=None,
+                   help="close the window SECONDS after it is shown, printing what it "
+                        "showed (a smoke test of an installation)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from app.gui.app import run_gui  # Qt only now: the rest of the CLI stays Qt-free
 
-    return run_gui(args.study, run_model=args.run_model)
+    return run_gui(args.study, run_model=args.run_model, quit_after=args.quit_after)

@@ -14,8 +14,10 @@ def make_app(argv: list[str] | None = None):
     """The QApplication (created once), with high-DPI scaling that is not rounded."""
     import pyqtgraph as pg
     from PySide6.QtCore import Qt
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtGui import QGuiApplication, QIcon
     from PySide6.QtWidgets import QApplication
+
+    from app.resources import resource_path
 
     app = QApplication.instance()
     if app is None:
@@ -26,6 +28,10 @@ def make_app(argv: list[str] | None = None):
         app.setApplicationName("PSG Lens")
         app.setOrganizationName("PSG Lens")
         app.setApplicationDisplayName("PSG Lens")
+        app.setDesktopFileName("psg-lens")  # Wayland/X11 match it to psg-lens.desktop
+        icon = resource_path("icons", "psg-lens.png")
+        if icon.is_file():
+            app.setWindowIcon(QIcon(str(icon)))
     pg.setConfigOptions(antialias=False, useOpenGL=False)
     return app
 
@@ -62,8 +68,12 @@ def run_model_unless_done(controller) -> bool:
 
 
 def run_gui(study: str | Path | None = None, *, run_model: bool = False,
-            settings=None, engine_factory=None) -> int:
-    """Open the window (and ``study``); with ``run_model`` score it in the worker."""
+            settings=None, engine_factory=None, quit_after: float | None = None) -> int:
+    """Open the window (and ``study``); with ``run_model`` score it in the worker.
+
+    ``quit_after``: close that many seconds after the window is shown, printing one line
+    about what it shows (title, study, epochs); the installer's smoke test uses it.
+    """
     app = make_app()
     window = create_window(settings, engine_factory=engine_factory)
     screen = app.primaryScreen().availableGeometry()
@@ -73,6 +83,31 @@ def run_gui(study: str | Path | None = None, *, run_model: bool = False,
     else:
         window.resize(1600, 1000)
         window.show()
-    if study is not None and window.c.open_study(study) and run_model:
+    opened = study is not None and window.c.open_study(study)
+    if opened and run_model:
         run_model_unless_done(window.c)
-    return int(app.exec())
+    failed: list[str] = []
+    if quit_after is not None:
+        _report_and_quit(window, study, float(quit_after), failed)
+    code = int(app.exec())
+    return 1 if failed else code
+
+
+def _report_and_quit(window, study, seconds: float, failed: list[str]) -> None:
+    from PySide6.QtCore import QTimer
+
+    def report() -> None:
+        ws = window.c.workspace
+        if study is not None and ws is None:
+            print(f"window shown; the study {study} did not open (the window says why)",
+                  flush=True)
+            failed.append("study")
+            window.close()  # the normal way out: the model worker is stopped first
+            return
+        shown = window.isVisible() and window.windowTitle().startswith("PSG Lens")
+        print(f"window shown: {shown}; title: {window.windowTitle()!r}; study: "
+              f"{ws.recording.path.name if ws else None}; epochs: "
+              f"{ws.n_epochs if ws else 0}", flush=True)
+        QTimer.singleShot(int(max(seconds, 0) * 1000), window.close)
+
+    QTimer.singleShot(0, report)  # runs once the event loop (and the first paint) starts
