@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Install PSG Lens and everything it needs on a fresh Debian/Ubuntu machine.
 #   ./scripts/install.sh          the app (CPU torch if none is installed)
-#   ./scripts/install.sh --dev    the app + test tools (pytest, pytest-qt, yasa, ...)
+#   ./scripts/install.sh --dev    the app + test tools (pytest, pytest-qt, yasa, ...) and
+#                                 PyInstaller for the standalone build (build_installer.spec)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System libraries Qt needs even offscreen (present on most desktops already).
 QT_LIBS="libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0"
+# PyInstaller reads shared-library dependencies with objdump (binutils)
+if [ "${1:-}" = "--dev" ]; then QT_LIBS="$QT_LIBS binutils"; fi
 missing=""
 for p in $QT_LIBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ] && command -v apt-get >/dev/null; then
@@ -19,7 +22,7 @@ PY=${PYTHON:-python3}
 # one is already installed.
 $PY -c "import torch" 2>/dev/null || $PY -m pip install -q "torch==2.13.0"
 if [ "${1:-}" = "--dev" ]; then
-  $PY -m pip install -q -e ".[test,train]"
+  $PY -m pip install -q -e ".[test,train,installer,yasa]"
 else
   $PY -m pip install -q -e ".[yasa]"
 fi
