@@ -472,3 +472,22 @@ def test_quit_after_fails_when_the_study_does_not_open(qapp, tmp_path, settings,
     missing = tmp_path / "gone.edf"
     rc = run_gui(missing, settings=settings, engine_factory=FakeEngine, quit_after=0)
     assert rc == 1 and f"the study {missing} did not open" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind", ["vlm", "yasa"])
+def test_quit_after_waits_for_the_model_run_and_reports_it(qapp, study, settings, capsys, kind):
+    from app.gui.app import run_gui
+
+    rc = run_gui(study, settings=settings, engine_factory=lambda r: FakeEngine(r, delay=0.05),
+                 run_model=kind, quit_after=0)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert rc == 0 and lines[-2].startswith("window shown: True")
+    assert lines[-1] == f"model run: fake-{kind}/1 scored {N} of {N} epochs"
+
+
+def test_quit_after_fails_when_the_model_run_fails(qapp, study, settings, capsys):
+    from app.gui.app import run_gui
+
+    rc = run_gui(study, settings=settings, engine_factory=lambda r: FakeEngine(r, fail_after=8),
+                 run_model=True, quit_after=0)
+    assert rc == 1 and "model run failed: " in capsys.readouterr().out

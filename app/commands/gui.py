@@ -8,11 +8,14 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gui", help="open the scoring workstation (optionally a study)")
     p.add_argument("study", nargs="?", help="PSG file to open")
-    p.add_argument("--run-model", action="store_true",
-                   help="score the study with the chosen model once it is open")
+    p.add_argument("--run-model", nargs="?", const="vlm", choices=("vlm", "yasa"),
+                   default=None, metavar="ENGINE",
+                   help="score the study once it is open: with the chosen model (vlm, the "
+                        "default) or YASA's second opinion (yasa)")
     p.add_argument("--quit-after", type=float, metavar="SECONDS", default=None,
-                   help="close the window SECONDS after it is shown, printing what it "
-                        "showed (a smoke test of an installation)")
+                   help="close the window SECONDS after it is shown (and the --run-model "
+                        "run has ended), printing what it showed and what the run scored "
+                        "(a smoke test of an installation)")
     p.set_defaults(func=run)
 
 

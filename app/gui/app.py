@@ -53,26 +53,32 @@ def create_window(settings=None, *, engine_factory=None):
     return window
 
 
-def run_model_unless_done(controller) -> bool:
-    """Run the chosen model unless this study already has a complete run of it."""
-    kind, _ = controller.model_status()
+def run_model_unless_done(controller, kind: str = "vlm") -> int | None:
+    """Start a run of the chosen model (``kind`` "vlm") or of YASA ("yasa"); the model is
+    not run again on a study that already has a complete run of it. Returns the job id."""
     ws = controller.workspace
-    if ws is None or kind not in ("ok", "synthetic"):
-        return False  # the banner says why
-    bundle = controller.bundle()
-    done = [r for r in ws.runs if r.bundle_id == bundle.scorer_id and r.n_done == ws.n_epochs]
-    if done:
-        ws.set_active_run(done[-1].run_id)
-        return False
-    return controller.run_model() is not None
+    if ws is None:
+        return None
+    if kind == "vlm":
+        status, _ = controller.model_status()
+        if status not in ("ok", "synthetic"):
+            return None  # the banner says why
+        name = controller.bundle().scorer_id
+        done = [r for r in ws.runs if r.bundle_id == name and r.n_done == ws.n_epochs]
+        if done:
+            ws.set_active_run(done[-1].run_id)
+            return None
+    return controller.run_model(kind=kind)
 
 
-def run_gui(study: str | Path | None = None, *, run_model: bool = False,
+def run_gui(study: str | Path | None = None, *, run_model: bool | str = False,
             settings=None, engine_factory=None, quit_after: float | None = None) -> int:
-    """Open the window (and ``study``); with ``run_model`` score it in the worker.
+    """Open the window (and ``study``); with ``run_model`` (True or "vlm": the chosen
+    model; "yasa": the YASA second opinion) score it in the worker.
 
-    ``quit_after``: close that many seconds after the window is shown, printing one line
-    about what it shows (title, study, epochs); the installer's smoke test uses it.
+    ``quit_after``: close that many seconds after the window is shown (and the model run,
+    if any, has ended), printing what the window shows and what the run scored; the
+    installer's smoke test uses it. Returns 1 if the study did not open or the run failed.
     """
     app = make_app()
     window = create_window(settings, engine_factory=engine_factory)
@@ -84,17 +90,24 @@ def run_gui(study: str | Path | None = None, *, run_model: bool = False,
         window.resize(1600, 1000)
         window.show()
     opened = study is not None and window.c.open_study(study)
-    if opened and run_model:
-        run_model_unless_done(window.c)
+    kind = "vlm" if run_model is True else (run_model or None)
+    job = run_model_unless_done(window.c, kind) if opened and kind else None
     failed: list[str] = []
     if quit_after is not None:
-        _report_and_quit(window, study, float(quit_after), failed)
+        _report_and_quit(window, study, float(quit_after), failed, job)
     code = int(app.exec())
     return 1 if failed else code
 
 
-def _report_and_quit(window, study, seconds: float, failed: list[str]) -> None:
+def _report_and_quit(window, study, seconds: float, failed: list[str], job: int | None
+                     ) -> None:
     from PySide6.QtCore import QTimer
+
+    state = {"shown": False, "running": job is not None}
+
+    def close_when_done() -> None:
+        if state["shown"] and not state["running"]:
+            QTimer.singleShot(int(max(seconds, 0) * 1000), window.close)
 
     def report() -> None:
         ws = window.c.workspace
@@ -108,6 +121,27 @@ def _report_and_quit(window, study, seconds: float, failed: list[str]) -> None:
         print(f"window shown: {shown}; title: {window.windowTitle()!r}; study: "
               f"{ws.recording.path.name if ws else None}; epochs: "
               f"{ws.n_epochs if ws else 0}", flush=True)
-        QTimer.singleShot(int(max(seconds, 0) * 1000), window.close)
+        state["shown"] = True
+        close_when_done()
 
+    def finished(job_id: int, info: dict) -> None:
+        if job_id != job:
+            return
+        ws = window.c.workspace
+        run = ws.runs[-1] if ws is not None and ws.runs else None
+        print(f"model run: {run.bundle_id if run else None} scored "
+              f"{run.n_done if run else 0} of {ws.n_epochs if ws else 0} epochs", flush=True)
+        state["running"] = False
+        close_when_done()
+
+    def run_failed(job_id: int, text: str) -> None:
+        if job_id == job:
+            print(f"model run failed: {text}", flush=True)
+            failed.append("run")
+            state["running"] = False
+            close_when_done()
+
+    # connected now (after the controller's own slots): a run may end at any time
+    window.c.worker.finished.connect(finished)
+    window.c.worker.failed.connect(run_failed)
     QTimer.singleShot(0, report)  # runs once the event loop (and the first paint) starts
