@@ -139,6 +139,18 @@ def test_gui_opens_a_study_offscreen_and_closes(dist, env, study, exe, args):
     assert f"study: {study.name}" in line and "epochs: 12" in line
 
 
+@pytest.mark.parametrize("engine, scorer", [
+    ("vlm", "psg-lens-default-tiny/"),  # the embedded model, in the GUI's worker thread
+    ("yasa", "yasa/"),                  # the second opinion, in a spawned child process
+])
+def test_gui_scores_the_study_with_a_model(dist, env, study, engine, scorer):
+    if engine == "yasa" and not (dist / "_internal" / "yasa").is_dir():
+        pytest.skip("built with --no-yasa")
+    out = run(dist, env, "gui", str(study), "--run-model", engine, "--quit-after", "0").stdout
+    line = next(x for x in out.splitlines() if x.startswith("model run"))
+    assert line.startswith(f"model run: {scorer}") and line.endswith("scored 12 of 12 epochs")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="freedesktop only")
 def test_desktop_entry_and_edf_association_install_for_the_user(dist, tmp_path):
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "share"))
