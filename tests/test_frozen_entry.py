@@ -57,3 +57,23 @@ def test_console_streams_are_left_alone(entry, monkeypatch):
     out, err = sys.stdout, sys.stderr
     entry._guard_streams()
     assert sys.stdout is out and sys.stderr is err
+
+
+@pytest.mark.parametrize("frozen, message", [
+    (False, "install it with 'pip install yasa'"),
+    (True, "This PSG Lens build was made without YASA"),  # pip means nothing to a build
+])
+def test_second_opinion_without_yasa_says_what_to_do(monkeypatch, frozen, message):
+    import importlib.metadata
+
+    from app.errors import PSGLensError
+
+    workers = pytest.importorskip("app.gui.workers")
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    monkeypatch.setattr(sys, "frozen", frozen, raising=False)
+    with pytest.raises(PSGLensError, match=message):
+        workers.SubprocessYasa()

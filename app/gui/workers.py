@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -113,6 +114,9 @@ class SubprocessYasa:
         try:
             self.name = f"yasa/{version('yasa')}"
         except PackageNotFoundError:
+            if getattr(sys, "frozen", False):  # a standalone build made with --no-yasa
+                raise PSGLensError("This PSG Lens build was made without YASA, so it has "
+                                   "no second opinion; use a build made with it.") from None
             raise PSGLensError("The YASA second opinion needs the yasa package, which is "
                                "not installed; install it with 'pip install yasa'.") from None
         self.notices: list[str] = []
