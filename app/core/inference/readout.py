@@ -205,7 +205,8 @@ class LabelReadout:
             ids.shape[0], -1)
         out = dict(inputs)
         for k, v in inputs.items():  # per-token tensors grow with it: mask 1, types 0
-            if isinstance(v, torch.Tensor) and v.shape[:2] == ids.shape and k != "input_ids":
+            if (isinstance(v, torch.Tensor) and k != "input_ids" and v.shape == ids.shape
+                    and not torch.is_floating_point(v)):
                 fill = torch.ones if k == "attention_mask" else torch.zeros
                 out[k] = torch.cat([v, fill(tail.shape, dtype=v.dtype, device=v.device)], 1)
         out["input_ids"] = torch.cat([ids, tail], 1)
