@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.core.inference.engine import StageEngine  # noqa: E402
 from app.core.inference.yasa_engine import YasaEngine  # noqa: E402
-from app.core.recording import Recording  # noqa: E402
+from app.core.signals.recording import Recording  # noqa: E402
 
 
 def _default_or_tiny(folder: Path) -> tuple[Path, str]:
@@ -35,7 +35,7 @@ def _default_or_tiny(folder: Path) -> tuple[Path, str]:
     if (default / "model_card.json").is_file():
         return default, f"embedded default bundle ({default.relative_to(ROOT)})"
     from app.core.inference.bundle import save_bundle
-    from app.core.render_spec import RenderSpec
+    from app.core.signals.render_spec import RenderSpec
     from training.tiny_llava import (
         DEFAULT_PROMPT,
         LABELS,

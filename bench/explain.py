@@ -44,9 +44,9 @@ from app.core.explain import faithfulness as fa  # noqa: E402
 from app.core.explain.mapping import patch_ids, patch_scores  # noqa: E402
 from app.core.explain.methods import patch_size  # noqa: E402
 from app.core.inference.engine import StageEngine  # noqa: E402
-from app.core.recording import Recording  # noqa: E402
-from app.core.render import render_many, resolve_sources  # noqa: E402
-from app.core.stages import STAGE_LABELS  # noqa: E402
+from app.core.scoring.stages import STAGE_LABELS  # noqa: E402
+from app.core.signals.recording import Recording  # noqa: E402
+from app.core.signals.render import render_many, resolve_sources  # noqa: E402
 from app.core.synth import synthesize  # noqa: E402
 
 HELD_OUT_SEED = 424242

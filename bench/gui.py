@@ -58,7 +58,7 @@ def bundle(path: str | None) -> Path:
     out = Path(tempfile.gettempdir()) / "psg-lens-bench" / "tiny-bundle"
     if not (out / "model_card.json").exists():
         from app.core.inference.bundle import save_bundle
-        from app.core.render_spec import RenderSpec
+        from app.core.signals.render_spec import RenderSpec
         from training.tiny_llava import (
             DEFAULT_PROMPT,
             LABELS,
@@ -94,7 +94,7 @@ def PaintCounter():  # noqa: N802 (a QObject made after Qt is imported)
 
 
 def clear_session(study: Path) -> None:
-    from app.core.study_identity import session_path_for
+    from app.core.scoring.study_identity import session_path_for
 
     s = session_path_for(study)
     for f in (s, s.with_name(s.name + "-wal"), s.with_name(s.name + "-shm")):

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.recording import Recording
-from app.core.render import _filter, render_many, resolve_sources, window_bounds
-from app.core.render_spec import RenderSpec
+from app.core.signals.recording import Recording
+from app.core.signals.render import _filter, render_many, resolve_sources, window_bounds
+from app.core.signals.render_spec import RenderSpec
 from app.core.synth import make_study_file
 
 

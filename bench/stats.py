@@ -2,7 +2,7 @@
 
 Run: ``python bench/stats.py`` from the project root. Prints, does not assert.
 
-(a) Our :func:`app.core.stats.sleep_statistics` and ``yasa.sleep_statistics`` on every
+(a) Our :func:`app.core.scoring.stats.sleep_statistics` and ``yasa.sleep_statistics`` on every
     real hypnogram in ../shared/data/hypnograms, timed in the same run (best of 3 passes
     each over all files, files loaded once beforehand).
 (b) DOD-H and DOD-O: each of the 5 scorers' Cohen's kappa against the consensus of the
@@ -23,10 +23,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.core.agreement import leave_one_out  # noqa: E402
-from app.core.hypnogram import Hypnogram  # noqa: E402
-from app.core.stages import stages_to_ints  # noqa: E402
-from app.core.stats import sleep_statistics  # noqa: E402
+from app.core.scoring.agreement import leave_one_out  # noqa: E402
+from app.core.scoring.hypnogram import Hypnogram  # noqa: E402
+from app.core.scoring.stages import stages_to_ints  # noqa: E402
+from app.core.scoring.stats import sleep_statistics  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "hypnograms"
 

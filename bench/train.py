@@ -45,8 +45,8 @@ DEFAULT_BUNDLE = ROOT / "resources" / "models" / "default"
 def _images(cfg: dict, n: int) -> list:
     from PIL import Image
 
-    from app.core.recording import Recording
-    from app.core.render import render_many
+    from app.core.signals.recording import Recording
+    from app.core.signals.render import render_many
     from app.core.synth import synthesize
     from training.cache import spec_from_config
 
@@ -138,7 +138,7 @@ def time_evaluation(hours: float, tmp: Path) -> dict:
 def _warm_up_yasa() -> None:
     """YASA's first call is mostly numba JIT compilation: pay it outside the timing."""
     from app.core.inference.yasa_engine import YasaEngine
-    from app.core.recording import Recording
+    from app.core.signals.recording import Recording
     from app.core.synth import synthesize
 
     s = synthesize(hours=0.25, seed=1)
@@ -152,7 +152,7 @@ def _bundle(tmp: Path) -> tuple[Path, str]:
     if (DEFAULT_BUNDLE / "model_card.json").is_file():
         return DEFAULT_BUNDLE, "embedded default bundle"
     from app.core.inference.bundle import save_bundle
-    from app.core.render_spec import RenderSpec
+    from app.core.signals.render_spec import RenderSpec
     from training.tiny_llava import (
         DEFAULT_PROMPT,
         LABELS,
@@ -170,7 +170,7 @@ def _bundle(tmp: Path) -> tuple[Path, str]:
 
 
 def print_card_table() -> None:
-    from app.core.stages import STAGE_LABELS
+    from app.core.scoring.stages import STAGE_LABELS
 
     path = DEFAULT_BUNDLE / "model_card.json"
     if not path.is_file():

@@ -26,7 +26,7 @@ def tiny_spec(arch: str = "llava", image_size: int = 64, seed: int = 0,
 
 
 def render_spec(preset: str = "clinical", size: int = 64):
-    from app.core.render_spec import RenderSpec
+    from app.core.signals.render_spec import RenderSpec
 
     return RenderSpec.preset(preset, width=size, height=size)
 

@@ -1,7 +1,7 @@
 """The image cache: every labelled epoch rendered once, with a manifest.
 
 ``python -m training build CONFIG`` renders each study's epochs with the config's
-RenderSpec (the app's own ``app.core.render``) into PNG files plus an index, in
+RenderSpec (the app's own ``app.core.signals.render``) into PNG files plus an index, in
 parallel processes, resumably (a subject with a ``done.json`` is skipped).
 
 Splits are by SUBJECT, never by epoch: neighbouring epochs of one night are nearly
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.render import render_many, resolve_sources
-from app.core.render_spec import RenderSpec
-from app.core.stages import STAGE_LABELS
+from app.core.scoring.stages import STAGE_LABELS
+from app.core.signals.render import render_many, resolve_sources
+from app.core.signals.render_spec import RenderSpec
 from training.datasets import StudyRef, find_studies
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.agreement import agreement
-from app.core.stages import STAGE_LABELS
+from app.core.scoring.agreement import agreement
+from app.core.scoring.stages import STAGE_LABELS
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.inference.bundle import chat_prompt
-from app.core.stages import STAGE_LABELS
+from app.core.scoring.stages import STAGE_LABELS
 
 
 @dataclass

@@ -18,7 +18,7 @@ import numpy as np
 
 from app.core.inference.bundle import chat_prompt
 from app.core.inference.readout import LabelReadout, label_readout, stage_probabilities
-from app.core.stages import STAGE_LABELS
+from app.core.scoring.stages import STAGE_LABELS
 
 
 @dataclass
@@ -183,7 +183,7 @@ def evaluate_loader(model, loader, plan: LabelReadout, accelerator,
                     limit: int | None = None):
     import torch
 
-    from app.core.agreement import agreement
+    from app.core.scoring.agreement import agreement
 
     model.eval()
     ys, ps = [], []

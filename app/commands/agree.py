@@ -25,8 +25,8 @@ def _print(title: str, a) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.core.agreement import agreement, leave_one_out
     from app.core.formats import read_hypnogram
+    from app.core.scoring.agreement import agreement, leave_one_out
     from app.errors import PSGLensError
 
     if len(args.hypnograms) < 2:

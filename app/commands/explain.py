@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         resolve_stage,
     )
     from app.core.explain.methods import check_method
-    from app.core.recording import Recording
+    from app.core.signals.recording import Recording
 
     out = _check_output(args.output)
     method = check_method(args.method)  # bad input fails before the model loads

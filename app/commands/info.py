@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from app.core.channels import SLOTS
-from app.core.recording import Recording
+from app.core.signals.channels import SLOTS
+from app.core.signals.recording import Recording
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -77,7 +77,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 def _synthetic_recording(folder: Path):
     """A short synthetic study to score its middle epoch; and that epoch's true stage."""
-    from app.core.recording import Recording
+    from app.core.signals.recording import Recording
 
     path = folder / "check.edf"
     try:
@@ -100,7 +100,7 @@ def _synthetic_recording(folder: Path):
 
 def run_check(args: argparse.Namespace) -> int:
     from app.core.inference.engine import StageEngine
-    from app.core.render import render_many
+    from app.core.signals.render import render_many
 
     engine = StageEngine(args.bundle, device=args.device, batch_size=1)
     print(f"loaded {engine.name} on {engine.device} ({str(engine.dtype).replace('torch.', '')})")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.core.recording import Recording
-from app.core.render import render_epoch, resolve_sources
-from app.core.render_spec import RenderSpec
+from app.core.signals.recording import Recording
+from app.core.signals.render import render_epoch, resolve_sources
+from app.core.signals.render_spec import RenderSpec
 from app.errors import PSGLensError
 
 

@@ -32,8 +32,8 @@ def study_fields(rec) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from app.core.formats import read_hypnogram
-    from app.core.recording import Recording
     from app.core.report import write_report
+    from app.core.signals.recording import Recording
 
     rec = Recording.open(args.study)
     hyp = read_hypnogram(args.hypnogram)

@@ -163,7 +163,7 @@ def score_study(engine, study: Path, args: argparse.Namespace):
     from tqdm import tqdm
 
     from app.core.inference.engine import drain
-    from app.core.recording import Recording
+    from app.core.signals.recording import Recording
 
     rec = Recording.open(study)
     bar = tqdm(total=rec.n_epochs, unit="epoch", desc=study.name, file=sys.stderr,

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.core.formats import read_hypnogram
-    from app.core.stats import DEFINITIONS, sleep_statistics
+    from app.core.scoring.stats import DEFINITIONS, sleep_statistics
 
     hyp = read_hypnogram(args.hypnogram)
     st = sleep_statistics(hyp, lights_off_epoch=args.lights_off, lights_on_epoch=args.lights_on)

@@ -8,7 +8,7 @@ Every page carries the decision-support footer.
 Examples
 --------
 >>> import tempfile, pathlib
->>> from app.core.hypnogram import Hypnogram
+>>> from app.core.scoring.hypnogram import Hypnogram
 >>> from app.core.report import write_report
 >>> hyp = Hypnogram.from_labels(["W"] * 20 + ["N1", "N2"] * 40 + ["REM"] * 30 + ["W"] * 4)
 >>> out = write_report(pathlib.Path(tempfile.mkdtemp()) / "night.pdf", hyp,
@@ -33,10 +33,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-from app.core.agreement import agreement
-from app.core.hypnogram import Hypnogram
-from app.core.stages import STAGE_LABELS, Stage
-from app.core.stats import DEFINITIONS, SleepStatistics, sleep_statistics
+from app.core.scoring.agreement import agreement
+from app.core.scoring.hypnogram import Hypnogram
+from app.core.scoring.stages import STAGE_LABELS, Stage
+from app.core.scoring.stats import DEFINITIONS, SleepStatistics, sleep_statistics
 
 TITLE = "PSG Lens — sleep scoring report"
 FOOTER = ("Decision support only — not a diagnosis. "
@@ -440,7 +440,7 @@ def write_report(path: str | os.PathLike, hyp: Hypnogram, *, study: dict | None 
     scorers : list of str, optional
         Who scored ``hyp``; default its ``scorer``.
     lights_off_epoch, lights_on_epoch : int, optional
-        Recording period for the statistics (see :func:`app.core.stats.sleep_statistics`).
+        Recording period for the statistics (see :func:`app.core.scoring.stats.sleep_statistics`).
 
     Returns
     -------

@@ -5,7 +5,7 @@ imported scorers' hypnograms and the current explanation, and emits plain callba
 events (``ws.events.epoch.connect(callback)``; the callback gets an :class:`Event`).
 Widgets receive a Workspace and subscribe; nothing here knows a widget exists.
 
-Every scoring call writes through :class:`~app.core.session.ScoringSession` before it
+Every scoring call writes through :class:`~app.core.scoring.session.ScoringSession` before it
 returns, so an edit is on disk the moment the key press has been handled. View state
 (position, window) is written by :meth:`Workspace.save_state`, which the GUI calls on a
 timer and on close: losing a position in a crash is harmless, losing an edit is not.
@@ -30,12 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.agreement import Agreement, agreement
-from app.core.hypnogram import Hypnogram, Source
-from app.core.recording import Recording
-from app.core.render_spec import RenderSpec
-from app.core.session import ScoringSession
-from app.core.stages import Stage
+from app.core.scoring.agreement import Agreement, agreement
+from app.core.scoring.hypnogram import Hypnogram, Source
+from app.core.scoring.session import ScoringSession
+from app.core.scoring.stages import Stage
+from app.core.signals.recording import Recording
+from app.core.signals.render_spec import RenderSpec
 from app.errors import PSGLensError, SpecError
 
 log = logging.getLogger(__name__)
@@ -550,7 +550,7 @@ class Workspace:
     def set_explanation(self, epoch: int, heat: np.ndarray, spec: RenderSpec, *,
                         method: str = "", bin_sec: float = 1.0) -> Explanation:
         """Keep a heatmap for ``epoch`` (over ``spec``'s image) and map it to channels."""
-        from app.core.render import layout
+        from app.core.signals.render import layout
 
         heat = np.asarray(heat, dtype=float)
         if heat.shape != (spec.height, spec.width):

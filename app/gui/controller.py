@@ -14,8 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.config import Settings, load_settings, save_settings
-from app.core.hypnogram import Hypnogram
-from app.core.render_spec import RenderSpec
+from app.core.scoring.hypnogram import Hypnogram
+from app.core.signals.render_spec import RenderSpec
 from app.core.workspace import Workspace
 from app.errors import ModelError, PSGLensError
 from app.gui.workers import EngineRequest, ModelWorker

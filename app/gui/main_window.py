@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.stages import Stage
+from app.core.scoring.stages import Stage
 from app.errors import PSGLensError
 from app.gui.actions import GROUPS, KEYMAP, install
 from app.gui.controller import Controller

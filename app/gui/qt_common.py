@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 
-from app.core.stages import Stage
+from app.core.scoring.stages import Stage
 from app.core.workspace import Emitter, Event
 
 

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.agreement import Agreement
-from app.core.stages import STAGE_LABELS, Stage
+from app.core.scoring.agreement import Agreement
+from app.core.scoring.stages import STAGE_LABELS, Stage
 from app.core.workspace import Workspace
 from app.gui.qt_common import Subscriber, fmt_clock
 from app.gui.theme import Theme

@@ -14,7 +14,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
-from app.core.stages import SCORED_STAGES, Stage
+from app.core.scoring.stages import SCORED_STAGES, Stage
 from app.core.workspace import Workspace
 from app.gui.qt_common import EpochClockAxis, Subscriber
 from app.gui.theme import Theme, hex_rgb

@@ -1,6 +1,6 @@
 """The model view: the epoch exactly as the model saw it, why, and what it concluded.
 
-The picture is drawn by :func:`app.core.render.render_epoch` with the run's own render
+The picture is drawn by :func:`app.core.signals.render.render_epoch` with the run's own render
 spec (the very function the engine uses) and shown pixel for pixel (no smoothing).
 A saliency heatmap, when one exists for the epoch, is painted over it.
 """
@@ -12,9 +12,9 @@ from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from app.core.channels import SLOTS
-from app.core.render import render_epoch, resolve_sources
-from app.core.render_spec import RenderSpec
+from app.core.signals.channels import SLOTS
+from app.core.signals.render import render_epoch, resolve_sources
+from app.core.signals.render_spec import RenderSpec
 from app.core.workspace import Workspace
 from app.errors import PSGLensError
 from app.gui.qt_common import Subscriber, chip

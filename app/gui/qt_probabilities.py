@@ -7,7 +7,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app.core.stages import SCORED_STAGES, STAGE_LABELS
+from app.core.scoring.stages import SCORED_STAGES, STAGE_LABELS
 from app.core.workspace import Workspace
 from app.gui.qt_common import Subscriber
 from app.gui.theme import Theme

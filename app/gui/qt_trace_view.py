@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
-from app.core.channels import SLOTS
+from app.core.signals.channels import SLOTS
 from app.core.workspace import Workspace
 from app.gui.qt_common import ClockAxis, SecondsAxis, Subscriber, chip, fmt_clock
 from app.gui.theme import Theme

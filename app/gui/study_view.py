@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from app.core.render_spec import RenderSpec
+from app.core.signals.render_spec import RenderSpec
 from app.core.workspace import Workspace
 from app.gui.qt_compare import ComparePanel
 from app.gui.qt_hypnogram import HypnogramView

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.config import DEFAULT_STAGE_COLORS
-from app.core.stages import Stage
+from app.core.scoring.stages import Stage
 
 
 def hex_rgb(color: str) -> tuple[int, int, int]:

@@ -2,7 +2,7 @@
 
 Rows come in AASM order (the slots the renderer fills, so the user's channel mapping
 applies here too), then every other channel by role. Filtering is the renderer's own
-(:func:`app.core.render.filter_signal`), so the traces show what the model's picture
+(:func:`app.core.signals.render.filter_signal`), so the traces show what the model's picture
 shows. Long windows are reduced to a min/max pair per screen pixel ("peak"
 decimation): every spike stays visible and a 5-min page draws as fast as a 30-s one.
 """
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.core.channels import ROLES, SLOTS, Source
-from app.core.render import filter_signal
-from app.core.render_spec import KIND_DEFAULTS
+from app.core.signals.channels import ROLES, SLOTS, Source
+from app.core.signals.render import filter_signal
+from app.core.signals.render_spec import KIND_DEFAULTS
 from app.core.workspace import AASM_SLOTS
 
 FILTER_PAD_SEC = 5.0  # as the renderer: the filter's wrap-around decays inside it

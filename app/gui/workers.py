@@ -87,7 +87,7 @@ def _yasa_child(conn, study: str, override: dict | None, epochs: list[int] | Non
     """In the child process: score with YASA, send ("ok", result) or ("error", text)."""
     try:
         from app.core.inference.yasa_engine import YasaEngine
-        from app.core.recording import Recording
+        from app.core.signals.recording import Recording
 
         engine = YasaEngine()
         hyp = engine.score(Recording.open(study), epochs=epochs, sources=override or None)
@@ -190,7 +190,7 @@ class _Worker(_Signals):
         self._recording: tuple[str, object] | None = None
 
     def _open(self, study: str):
-        from app.core.recording import Recording
+        from app.core.signals.recording import Recording
 
         if self._recording is None or self._recording[0] != study:
             self._recording = (study, Recording.open(study))
@@ -278,7 +278,7 @@ class _Worker(_Signals):
                                              f"error: {text}")
 
     def _run(self, job: RunJob) -> None:
-        from app.core.recording import Recording
+        from app.core.signals.recording import Recording
 
         if job.stop.is_set():
             self.finished.emit(job.job_id, {"stopped": True, "notices": []})

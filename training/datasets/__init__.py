@@ -180,8 +180,8 @@ def relabel_by_time(events: Iterable[tuple[float, float, int]], n_epochs: int, *
     event at all, leaves it Unscored. Used for annotations off the recording's grid
     (MASS onsets, 20-s epochs).
     """
-    from app.core.hypnogram import Hypnogram
-    from app.core.stages import Stage
+    from app.core.scoring.hypnogram import Hypnogram
+    from app.core.scoring.stages import Stage
 
     cover = np.zeros((n_epochs, 7))          # columns: stage code + 2 (Artifact -2 .. REM 4)
     first = np.full((n_epochs, 7), np.inf)
@@ -233,7 +233,7 @@ def load_file_pair(ref: StudyRef, *, fmt: str | None = None, offset_sec: float |
     fitted onto the recording's 30-s epochs (start times decide the offset unless
     ``offset_sec`` or the ref's ``offset_sec`` is given) and its far wake cropped."""
     from app.core.formats import read_hypnogram
-    from app.core.recording import Recording
+    from app.core.signals.recording import Recording
 
     p = ref.params
     rec = Recording.open(p["psg"])

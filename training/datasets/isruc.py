@@ -77,8 +77,8 @@ def read_labels(path: str | Path):
 
 
 def load(ref: StudyRef):
-    from app.core.hypnogram import Hypnogram, Source
-    from app.core.recording import Recording
+    from app.core.scoring.hypnogram import Hypnogram, Source
+    from app.core.signals.recording import Recording
 
     p = ref.params
     rec = Recording.open(p["psg"])

@@ -62,8 +62,8 @@ def find(source: dict) -> list[StudyRef]:
 
 def stage_events(base: str | Path, shift_sec: float = 0.0) -> list[tuple[float, float, int]]:
     """(onset s, duration s, stage code) of the stage annotations in a Base.edf file."""
-    from app.core.edf_reader import EdfFile
-    from app.core.stages import parse_stage
+    from app.core.scoring.stages import parse_stage
+    from app.core.signals.edf_reader import EdfFile
 
     events = []
     for onset, duration, text in EdfFile(Path(base)).annotations():
@@ -78,9 +78,9 @@ def stage_events(base: str | Path, shift_sec: float = 0.0) -> list[tuple[float, 
 
 
 def load(ref: StudyRef):
-    from app.core.edf_reader import EdfFile
-    from app.core.hypnogram import Source
-    from app.core.recording import Recording
+    from app.core.scoring.hypnogram import Source
+    from app.core.signals.edf_reader import EdfFile
+    from app.core.signals.recording import Recording
 
     p = ref.params
     rec = Recording.open(p["psg"])

@@ -1,7 +1,7 @@
 """Studies scored in PSG Lens: the technician's own work becomes training data.
 
 The app saves each study's scoring in a session file beside it (``night.edf`` ->
-``night.edf.psglens``, see :mod:`app.core.session`). Only epochs a technician set or
+``night.edf.psglens``, see :mod:`app.core.scoring.session`). Only epochs a technician set or
 confirmed (source TECHNICIAN: an edit, or accepting the model's stage) are labels;
 model proposals nobody reviewed, and epochs never scored, become Unscored and are not
 trained on. Imported hypnograms count only with ``include_imported: true``.
@@ -53,7 +53,7 @@ class _NoLock:
 
 def read_session(path: str | Path):
     """(study identity, technician Hypnogram) of a session file, opened read-only."""
-    from app.core.session import ScoringSession
+    from app.core.scoring.session import ScoringSession
 
     path = Path(path)
     if not path.is_file():
@@ -82,7 +82,7 @@ def study_path(session: Path, stored: str) -> Path:
 
 def label_mask(sources: np.ndarray, include_imported: bool) -> np.ndarray:
     """Epochs whose stage a person gave: technician (and, optionally, imported)."""
-    from app.core.hypnogram import Source
+    from app.core.scoring.hypnogram import Source
 
     ok = [int(Source.TECHNICIAN)] + ([int(Source.IMPORTED)] if include_imported else [])
     return np.isin(sources, ok)
@@ -103,7 +103,7 @@ def _session_files(source: dict) -> list[Path]:
 
 
 def find(source: dict) -> list[StudyRef]:
-    from app.core.study_identity import check_unchanged, identify
+    from app.core.scoring.study_identity import check_unchanged, identify
 
     check_keys(source, OPTIONS)
     files = _session_files(source)
@@ -140,7 +140,7 @@ def find(source: dict) -> list[StudyRef]:
 
 
 def load(ref: StudyRef):
-    from app.core.recording import Recording
+    from app.core.signals.recording import Recording
 
     p = ref.params
     _, hyp = read_session(p["session"])

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.core.hypnogram import Hypnogram, Source
-from app.core.recording import Recording
+from app.core.scoring.hypnogram import Hypnogram, Source
+from app.core.signals.recording import Recording
 from training.datasets import StudyRef
 
 DEFAULT_MONTAGES = {"aasm": 0.7, "sleep-edf": 0.3}

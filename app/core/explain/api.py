@@ -47,7 +47,7 @@ from app.core.explain.methods import (
     patch_size,
     run,
 )
-from app.core.stages import STAGE_LABELS, Stage, UnknownStageError, parse_stage
+from app.core.scoring.stages import STAGE_LABELS, Stage, UnknownStageError, parse_stage
 
 WARN_SECONDS = 30.0
 CACHE_SIZE = 64
@@ -300,7 +300,7 @@ def explain_epoch(engine, recording, epoch: int, *, method: str = "ablation",
     >>> round(float(ex.channel_importance.sum()), 6)                    # doctest: +SKIP
     1.0
     """
-    from app.core.render import render_epoch, resolve_sources
+    from app.core.signals.render import render_epoch, resolve_sources
 
     method = check_method(method)
     want = resolve_stage(stage)

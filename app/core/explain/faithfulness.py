@@ -100,7 +100,7 @@ def event_mask(events: Iterable, epoch: int, spec, row_channels: Sequence[str | 
     ``row_channels[i]`` is the file channel drawn in row ``i`` (None: missing). Times
     are taken relative to the epoch onset and drawn through ``layout(spec)``.
     """
-    from app.core.render import layout
+    from app.core.signals.render import layout
 
     lay = layout(spec)
     mask = np.zeros((spec.height, spec.width), bool)

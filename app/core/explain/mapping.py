@@ -1,6 +1,6 @@
 """From a heatmap over the model's picture to words and pictures a technician can check.
 
-A heatmap lives on the rendered image; :func:`app.core.render.layout` says which channel
+A heatmap lives on the rendered image; :func:`app.core.signals.render.layout` says which channel
 row and which second every pixel shows. Here that map turns a heatmap into per-channel
 shares (summing to 1 over rows), a per-second curve per channel, and a few regions in
 words ("C4-M1, 12-14 s"); and the heatmap into a coloured overlay (numpy + PIL only).
@@ -8,7 +8,7 @@ words ("C4-M1, 12-14 s"); and the heatmap into a coloured overlay (numpy + PIL o
 Examples
 --------
 >>> import numpy as np
->>> from app.core.render_spec import RenderSpec
+>>> from app.core.signals.render_spec import RenderSpec
 >>> spec = RenderSpec.preset("clinical", width=64, height=64)
 >>> heat = np.zeros((64, 64)); heat[12:20, 10:20] = 1.0     # central row, 4.9-9.1 s
 >>> shares, grid, bins = channel_time(heat, spec)
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.core.render import layout
-from app.core.render_spec import RenderSpec
+from app.core.signals.render import layout
+from app.core.signals.render_spec import RenderSpec
 
 
 @dataclass(frozen=True)

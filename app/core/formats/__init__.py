@@ -19,7 +19,7 @@ from pathlib import Path
 from app.core.formats._common import fname
 from app.core.formats.detect import detect_format, format_for_path
 from app.core.formats.registry import FORMATS, FormatSpec
-from app.core.hypnogram import Hypnogram
+from app.core.scoring.hypnogram import Hypnogram
 from app.errors import FormatError, PSGLensError
 
 __all__ = ["FORMATS", "FormatSpec", "detect_format", "format_for_path", "read_hypnogram",
@@ -73,7 +73,7 @@ def read_hypnogram(path: str | os.PathLike, *, format: str | None = None,
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from app.core.hypnogram import Hypnogram
+    >>> from app.core.scoring.hypnogram import Hypnogram
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "night.csv"
     >>> write_hypnogram(Hypnogram.from_labels(["W", "N1", "N2"], scorer="tech-01"), p)
     >>> h = read_hypnogram(p)
@@ -129,7 +129,7 @@ def write_hypnogram(hyp: Hypnogram, path: str | os.PathLike, *, format: str | No
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from app.core.hypnogram import Hypnogram
+    >>> from app.core.scoring.hypnogram import Hypnogram
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> h = Hypnogram.from_labels(["W", "N2", "N2", "REM"])
     >>> write_hypnogram(h, folder / "night.edf")

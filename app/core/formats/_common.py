@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.hypnogram import Hypnogram, HypnogramError
-from app.core.stages import INT_CONVENTIONS, Stage, UnknownStageError, parse_stage
+from app.core.scoring.hypnogram import Hypnogram, HypnogramError
+from app.core.scoring.stages import INT_CONVENTIONS, Stage, UnknownStageError, parse_stage
 from app.errors import FormatError
 
 HEAD_BYTES = 65536

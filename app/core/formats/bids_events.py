@@ -33,8 +33,8 @@ from app.core.formats._common import (
     to_stage,
 )
 from app.core.formats._common import events_to_stages as _to_epochs
-from app.core.hypnogram import Hypnogram
-from app.core.stages import STAGE_LABELS, Stage, UnknownStageError, parse_stage
+from app.core.scoring.hypnogram import Hypnogram
+from app.core.scoring.stages import STAGE_LABELS, Stage, UnknownStageError, parse_stage
 from app.errors import FormatError
 
 STAGE_CANDIDATES = ("trial_type", "value", "stage", "sleep_stage")

@@ -37,8 +37,8 @@ from app.core.formats._common import (
     stage_runs,
     to_stage,
 )
-from app.core.hypnogram import Hypnogram
-from app.core.stages import Stage, UnknownStageError, parse_stage
+from app.core.scoring.hypnogram import Hypnogram
+from app.core.scoring.stages import Stage, UnknownStageError, parse_stage
 from app.errors import FormatError
 
 SLEEP_EDF_TEXT = {Stage.W: "Sleep stage W", Stage.N1: "Sleep stage 1",

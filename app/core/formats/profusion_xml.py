@@ -30,8 +30,8 @@ from app.core.formats._common import (
     write_text_atomic,
     xml_root,
 )
-from app.core.hypnogram import Hypnogram
-from app.core.stages import INT_CONVENTIONS, stages_to_ints
+from app.core.scoring.hypnogram import Hypnogram
+from app.core.scoring.stages import INT_CONVENTIONS, stages_to_ints
 from app.errors import FormatError
 
 ROOT = "CMPStudyConfig"

@@ -19,7 +19,7 @@ from app.core.formats import (
     yasa_json,
 )
 from app.core.formats._common import Head
-from app.core.hypnogram import Hypnogram
+from app.core.scoring.hypnogram import Hypnogram
 
 
 @dataclass(frozen=True)

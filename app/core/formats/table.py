@@ -10,7 +10,7 @@ columns cannot. Reading needs only a stage column (``stage``, ``hypnogram`` or
 Examples
 --------
 >>> import tempfile, pathlib
->>> from app.core.hypnogram import Hypnogram
+>>> from app.core.scoring.hypnogram import Hypnogram
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "night.csv"
 >>> write_table(Hypnogram.from_labels(["W", "N1", "N2"]), p)
 >>> read_table(p).labels()
@@ -39,8 +39,8 @@ from app.core.formats._common import (
     to_stage,
     write_text_atomic,
 )
-from app.core.hypnogram import Hypnogram, Source
-from app.core.stages import STAGE_LABELS, Stage
+from app.core.scoring.hypnogram import Hypnogram, Source
+from app.core.scoring.stages import STAGE_LABELS, Stage
 from app.errors import FormatError
 
 MAGIC = "# psg-lens hypnogram"

@@ -8,7 +8,7 @@ carries no epoch length (30 s unless ``epoch_sec`` says otherwise) and no start 
 Examples
 --------
 >>> import tempfile, pathlib
->>> from app.core.hypnogram import Hypnogram
+>>> from app.core.scoring.hypnogram import Hypnogram
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "night.txt"
 >>> write_text(Hypnogram.from_labels(["W", "N2", "REM"]), p, labels="int")
 >>> p.read_text().split()
@@ -32,8 +32,8 @@ from app.core.formats._common import (
     unknown_code,
     write_text_atomic,
 )
-from app.core.hypnogram import Hypnogram
-from app.core.stages import (
+from app.core.scoring.hypnogram import Hypnogram
+from app.core.scoring.stages import (
     INT_CONVENTIONS,
     Stage,
     UnknownStageError,

@@ -16,7 +16,7 @@ Artifact is written as -1 (Unscored), and it carries nothing but the stages.
 Examples
 --------
 >>> import tempfile, pathlib
->>> from app.core.hypnogram import Hypnogram
+>>> from app.core.scoring.hypnogram import Hypnogram
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "night.json"
 >>> write_dreem_json(Hypnogram.from_labels(["W", "Artifact", "REM"]), p)
 >>> read_dreem_json(p).labels()
@@ -45,8 +45,8 @@ from app.core.formats._common import (
     unknown_code,
     write_text_atomic,
 )
-from app.core.hypnogram import Hypnogram
-from app.core.stages import INT_CONVENTIONS, SCORED_STAGES, Stage, stages_to_ints
+from app.core.scoring.hypnogram import Hypnogram
+from app.core.scoring.stages import INT_CONVENTIONS, SCORED_STAGES, Stage, stages_to_ints
 from app.errors import FormatError
 
 # YASA's canonical upper-case labels (what yasa.Hypnogram stores and writes)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.inference.readout import first_line
-from app.core.render_spec import RenderSpec
+from app.core.signals.render_spec import RenderSpec
 from app.errors import ModelError, SpecError
 
 CARD_FILE = "model_card.json"
@@ -452,9 +452,9 @@ def save_bundle(out_dir: str | os.PathLike, model, processor, card: dict) -> Pat
 
 
 def _save_files(model, processor, card: dict, tmp: Path, is_peft: bool) -> None:
-    from app.core.inference.readout import _quiet_loading
+    from app.core.inference.readout import quiet_loading
 
-    with _quiet_loading():
+    with quiet_loading():
         if is_peft:
             if not card.get("base_model"):
                 raise ModelError("An adapter bundle needs card['base_model'] (a hub id or a "

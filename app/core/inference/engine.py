@@ -1,13 +1,13 @@
 """StageEngine: score a study with a model bundle, one forward pass per batch of epochs.
 
-Epochs are drawn with the bundle's own RenderSpec through :func:`app.core.render.render_many`
+Epochs are drawn with the bundle's own RenderSpec through :func:`app.core.signals.render.render_many`
 (the code training uses), and read out as stage probabilities from the label logits
 (:mod:`app.core.inference.readout`). :meth:`StageEngine.predict` is a generator so the GUI
 worker and the CLI can show progress, stop, and keep what was scored.
 
 Examples
 --------
->>> from app.core.recording import Recording
+>>> from app.core.signals.recording import Recording
 >>> engine = StageEngine("resources/models/default", device="cpu")    # doctest: +SKIP
 >>> hyp = engine.score(Recording.open("night.edf"))                   # doctest: +SKIP
 >>> hyp.probabilities.shape                                           # doctest: +SKIP
@@ -25,10 +25,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.core.hypnogram import Hypnogram, Source
 from app.core.inference.bundle import Bundle, load_bundle
-from app.core.render import render_many, resolve_sources
-from app.core.stages import Stage
+from app.core.scoring.hypnogram import Hypnogram, Source
+from app.core.scoring.stages import Stage
+from app.core.signals.render import render_many, resolve_sources
 from app.errors import ModelError
 
 log = logging.getLogger(__name__)

@@ -91,7 +91,7 @@ def _to_dtype(dtype: Any):
 
 
 @contextlib.contextmanager
-def _quiet_loading():
+def quiet_loading():
     """No per-tensor progress bars from transformers while we draw our own."""
     from transformers.utils import logging as hf_logging
 
@@ -116,7 +116,7 @@ def load_weights(bundle, *, device: str | None = "auto", dtype: Any = None,
         kwargs["quantization_config"] = _quantization_config(quantize, dev, dt)
         kwargs["device_map"] = {"": dev.index or 0}
     try:
-        with _quiet_loading():
+        with quiet_loading():
             model = AutoModelForImageTextToText.from_pretrained(bundle.base_ref, **kwargs)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
         raise ModelError(f"The model of {bundle.display} cannot be loaded: "

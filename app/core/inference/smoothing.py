@@ -3,7 +3,7 @@
 The model scores each epoch on its own; sleep does not jump N3 -> REM -> N3 in 90 s.
 Treating the model's probabilities as emissions and the transition matrix estimated from
 real expert hypnograms (``resources/priors/stage_transitions.json``, see
-:mod:`app.core.priors`) as the chain, Viterbi gives the most probable stage sequence and
+:mod:`app.core.scoring.priors`) as the chain, Viterbi gives the most probable stage sequence and
 forward-backward the per-epoch posteriors. Rows of NaN (unscored epochs) carry no
 evidence: the chain bridges them.
 
@@ -27,7 +27,7 @@ TRANSITION_FLOOR = 1e-8
 
 def default_prior() -> tuple[np.ndarray, np.ndarray]:
     """``(transition 5x5, initial 5)`` from the shipped prior file."""
-    from app.core.priors import load_transition_prior
+    from app.core.scoring.priors import load_transition_prior
 
     try:
         matrix, initial, _ = load_transition_prior()
@@ -131,8 +131,8 @@ def smooth_hypnogram(hyp, *, transition: np.ndarray | None = None,
     Probabilities are kept as the model gave them (what the technician sees); epochs that
     were not scored stay Unscored.
     """
-    from app.core.hypnogram import Hypnogram
-    from app.core.stages import Stage
+    from app.core.scoring.hypnogram import Hypnogram
+    from app.core.scoring.stages import Stage
 
     if hyp.probabilities is None:
         raise ValueError("Smoothing needs model probabilities; this hypnogram has none.")

@@ -6,7 +6,7 @@ the whole recording at once, so :meth:`YasaEngine.predict` yields a single batch
 
 Examples
 --------
->>> from app.core.recording import Recording
+>>> from app.core.signals.recording import Recording
 >>> hyp = YasaEngine().score(Recording.open("night.edf"))    # doctest: +SKIP
 >>> hyp.scorer                                               # doctest: +SKIP
 'yasa/0.8.1'
@@ -22,7 +22,6 @@ from fractions import Fraction
 
 import numpy as np
 
-from app.core.hypnogram import Hypnogram
 from app.core.inference.engine import (
     EpochBatchResult,
     ProgressFn,
@@ -31,6 +30,7 @@ from app.core.inference.engine import (
     drain,
     epoch_indices,
 )
+from app.core.scoring.hypnogram import Hypnogram
 from app.errors import ModelError
 
 log = logging.getLogger(__name__)

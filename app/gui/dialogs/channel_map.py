@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.channels import SLOTS, available_sources
+from app.core.signals.channels import SLOTS, available_sources
 from app.core.workspace import AASM_SLOTS, Workspace
 from app.errors import PSGLensError
 

@@ -1,0 +1,278 @@
+"""Recording: a PSG study opened lazily, read one window at a time.
+
+EDF, EDF+ (continuous and discontinuous) and BDF are memory-mapped by our own reader
+(``edf_reader.py``) so each channel keeps its own sampling rate; every other format mne
+reads (BrainVision, FIF, EEGLAB, ...) goes through ``mne.io.read_raw(preload=False)``.
+
+Examples
+--------
+>>> rec = Recording.open("night.edf")                       # doctest: +SKIP
+>>> rec.n_epochs, [c.role for c in rec.channels][:3]        # doctest: +SKIP
+(960, ['EEG', 'EEG', 'EEG'])
+>>> win = rec.get_window(30.0, 60.0, ["C4-M1"])             # doctest: +SKIP
+>>> win["C4-M1"].data.shape, win["C4-M1"].sfreq              # doctest: +SKIP
+((7680,), 256.0)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.core.signals.channels import Source, detect_role, fill_slots
+from app.core.signals.edf_reader import ANNOT_LABELS, EdfFile
+from app.errors import ChannelError, StudyError
+
+EPOCH_SEC = 30.0
+_UNIT_SCALE = {"uv": 1.0, "µv": 1.0, "μv": 1.0, "mv": 1e3, "v": 1e6, "nv": 1e-3}
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    name: str
+    index: int
+    sfreq: float
+    unit: str
+    role: str
+    n_samples: int
+
+    @property
+    def is_electrophysiology(self) -> bool:
+        return self.role in ("EEG", "EOG", "EMG", "ECG")
+
+
+@dataclass
+class Signal:
+    """Samples of one channel (or derivation) over a window, physical units."""
+
+    name: str
+    data: np.ndarray
+    sfreq: float
+    unit: str
+
+
+class Recording:
+    """A PSG study. Use :meth:`open`; nothing is read until a window is asked for."""
+
+    def __init__(self, path: Path, channels: list[ChannelInfo], start_time: dt.datetime | None,
+                 duration_sec: float, reader: object, *, epoch_sec: float = EPOCH_SEC,
+                 notes: list[str] | None = None) -> None:
+        self.path = path
+        self.channels = channels
+        self.start_time = start_time
+        self.duration_sec = float(duration_sec)
+        self.epoch_sec = float(epoch_sec)
+        self._reader = reader
+        self._by_name = {c.name: c for c in channels}
+        self.notes = notes or []
+        leftover = self.duration_sec - self.n_epochs * self.epoch_sec
+        if leftover > 1e-6:
+            self.notes.append(f"The last {leftover:.1f} s do not fill a {self.epoch_sec:g}-s "
+                              "epoch and are left out of scoring.")
+
+    # -- opening ----------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, allow_truncated: bool = False,
+             epoch_sec: float = EPOCH_SEC) -> Recording:
+        """Open a study lazily; raise :class:`StudyError` with a sentence when it cannot."""
+        path = Path(path)
+        if not path.exists():
+            raise StudyError(f"There is no file at {path}.")
+        if path.is_dir():
+            raise StudyError(f"{path} is a folder; choose the PSG file inside it.")
+        ext = path.suffix.lower()
+        if ext in (".edf", ".bdf", ".rec") or _looks_like_edf(path):
+            rec = cls._open_edf(path, allow_truncated, epoch_sec)
+        else:
+            rec = cls._open_mne(path, epoch_sec)
+        rec._check_usable()
+        return rec
+
+    @classmethod
+    def _open_edf(cls, path: Path, allow_truncated: bool, epoch_sec: float) -> Recording:
+        edf = EdfFile(path, allow_truncated=allow_truncated)
+        chans, notes = [], []
+        for i, s in enumerate(edf.signals):
+            if s.label in ANNOT_LABELS:
+                continue
+            sfreq = s.n_per_record / edf.record_sec if edf.record_sec else 0.0
+            chans.append(ChannelInfo(s.label, i, sfreq, s.unit, detect_role(s.label),
+                                     s.n_per_record * edf.n_records))
+        duration = float(edf.record_onsets[-1] + edf.record_sec)
+        if edf.discontinuous:
+            gap = duration - edf.n_records * edf.record_sec
+            notes.append(f"The recording is discontinuous (EDF+D); {gap:.0f} s of gaps are "
+                         "shown as empty.")
+        return cls(path, chans, edf.start_time, duration, edf, epoch_sec=epoch_sec, notes=notes)
+
+    @classmethod
+    def _open_mne(cls, path: Path, epoch_sec: float) -> Recording:
+        import mne
+
+        try:
+            raw = mne.io.read_raw(path, preload=False, verbose="error")
+        except Exception as err:  # mne raises many types for files it cannot parse
+            raise StudyError(f"{path.name} is not a PSG file PSG Lens can read "
+                             f"(EDF, EDF+, BDF or a format MNE reads): {err}") from err
+        chans = []
+        for i, ch in enumerate(raw.info["chs"]):
+            unit = "uV" if ch["unit"] == 107 else ""  # FIFF_UNIT_V: we hand out microvolts
+            chans.append(ChannelInfo(ch["ch_name"], i, float(raw.info["sfreq"]), unit,
+                                     detect_role(ch["ch_name"]), raw.n_times))
+        start = raw.info["meas_date"]
+        start = start.replace(tzinfo=None) if start is not None else None
+        return cls(path, chans, start, raw.n_times / raw.info["sfreq"], raw, epoch_sec=epoch_sec)
+
+    @classmethod
+    def from_arrays(cls, data: np.ndarray, ch_names: list[str], sfreq: float, *,
+                    units: list[str] | None = None, start_time: dt.datetime | None = None,
+                    name: str = "<in memory>", epoch_sec: float = EPOCH_SEC) -> Recording:
+        """A recording held in memory, (n_channels, n_samples) in physical units.
+
+        Used for synthetic studies in training and tests: no file round trip.
+        """
+        data = np.asarray(data)
+        if data.ndim != 2 or data.shape[0] != len(ch_names):
+            raise StudyError(f"Expected {len(ch_names)} channels of samples, got an array "
+                             f"of shape {data.shape}.")
+        units = units or ["uV"] * len(ch_names)
+        chans = [ChannelInfo(n, i, float(sfreq), u, detect_role(n), data.shape[1])
+                 for i, (n, u) in enumerate(zip(ch_names, units, strict=True))]
+        rec = cls(Path(name), chans, start_time, data.shape[1] / sfreq, _ArrayReader(data),
+                  epoch_sec=epoch_sec)
+        rec._check_usable()
+        return rec
+
+    def _check_usable(self) -> None:
+        dupes = [n for n, k in Counter(c.name for c in self.channels).items() if k > 1]
+        if dupes:
+            raise ChannelError(f"{self.path.name} has more than one channel named "
+                               f"{', '.join(repr(d) for d in dupes)}; rename them (e.g. in EDFbrowser) "
+                               "so each channel has its own name.")
+        if not self.channels:
+            raise StudyError(f"{self.path.name} holds only annotations (it looks like a "
+                             "hypnogram file, not a recording); open the PSG file and import "
+                             "this one as a hypnogram.")
+        if not any(c.role == "EEG" for c in self.channels):
+            names = ", ".join(c.name for c in self.channels) or "none"
+            raise ChannelError(f"{self.path.name} has no EEG channel that PSG Lens recognises "
+                               f"(channels: {names}); map one by hand in the channel mapping.")
+        if self.n_epochs == 0:
+            raise StudyError(f"{self.path.name} is shorter than one {self.epoch_sec:g}-s epoch "
+                             f"({self.duration_sec:.1f} s).")
+
+    # -- description ------------------------------------------------------------------
+    @property
+    def n_epochs(self) -> int:
+        return int(self.duration_sec // self.epoch_sec + 1e-9)
+
+    @property
+    def ch_names(self) -> list[str]:
+        return [c.name for c in self.channels]
+
+    def channel(self, name: str) -> ChannelInfo:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise ChannelError(f"{self.path.name} has no channel {name!r}.") from None
+
+    def fill_slots(self, slot_keys: Iterable[str],
+                   override: Mapping[str, str] | None = None) -> dict[str, Source | None]:
+        return fill_slots(slot_keys, self.ch_names, override)
+
+    def annotations(self) -> list[tuple[float, float, str]]:
+        if isinstance(self._reader, EdfFile):
+            return self._reader.annotations()
+        if isinstance(self._reader, _ArrayReader):
+            return []
+        ann = self._reader.annotations
+        return [(float(o), float(d), str(t)) for o, d, t in
+                zip(ann.onset, ann.duration, ann.description, strict=False)]
+
+    def check_epoch(self, epoch: int) -> None:
+        if not 0 <= epoch < self.n_epochs:
+            raise StudyError(f"Epoch {epoch} is out of range: this study has epochs 0 to "
+                             f"{self.n_epochs - 1} ({self.n_epochs} epochs of {self.epoch_sec:g} s).")
+
+    # -- data -------------------------------------------------------------------------
+    def get_window(self, t0: float, t1: float,
+                   channels: Iterable[str | Source] | None = None) -> dict[str, Signal]:
+        """Samples in [t0, t1) seconds, microvolts for EEG/EOG/EMG/ECG.
+
+        ``channels`` are channel names or :class:`Source` derivations; default all.
+        Time outside the recording (or in an EDF+D gap) comes back as NaN, so a window
+        always has ``round((t1 - t0) * sfreq)`` samples.
+        """
+        wanted = list(channels) if channels is not None else self.ch_names
+        out: dict[str, Signal] = {}
+        for item in wanted:
+            src = item if isinstance(item, Source) else Source(item, item)
+            plus = self.channel(src.plus)
+            data = self._read(plus, t0, t1)
+            if src.minus is not None:
+                minus = self.channel(src.minus)
+                if minus.sfreq != plus.sfreq:
+                    raise ChannelError(f"Cannot subtract {minus.name} ({minus.sfreq:g} Hz) "
+                                       f"from {plus.name} ({plus.sfreq:g} Hz): rates differ.")
+                data = data - self._read(minus, t0, t1)
+            out[src.name] = Signal(src.name, data, plus.sfreq, plus.unit)
+        return out
+
+    def _read(self, ch: ChannelInfo, t0: float, t1: float) -> np.ndarray:
+        n = int(round((t1 - t0) * ch.sfreq))
+        first = int(round(t0 * ch.sfreq))
+        out = np.full(n, np.nan)
+        if isinstance(self._reader, EdfFile):
+            self._read_edf(ch, first, out)
+        elif isinstance(self._reader, _ArrayReader):
+            lo, hi = max(first, 0), min(first + n, ch.n_samples)
+            if hi > lo:
+                out[lo - first: hi - first] = self._reader.data[ch.index, lo:hi]
+            return out
+        else:
+            lo, hi = max(first, 0), min(first + n, ch.n_samples)
+            if hi > lo:
+                out[lo - first: hi - first] = self._reader.get_data(
+                    picks=[ch.index], start=lo, stop=hi)[0]
+                out *= 1e6 if ch.unit == "uV" else 1.0
+            return out
+        return out * _UNIT_SCALE.get(ch.unit.strip().lower(), 1.0)
+
+    def _read_edf(self, ch: ChannelInfo, first: int, out: np.ndarray) -> None:
+        edf: EdfFile = self._reader
+        spr = edf.signals[ch.index].n_per_record
+        if not edf.discontinuous:
+            lo, hi = max(first, 0), min(first + out.size, ch.n_samples)
+            if hi <= lo:
+                return
+            r0, r1 = lo // spr, (hi - 1) // spr + 1
+            block = edf.read_records(ch.index, r0, r1)
+            out[lo - first: hi - first] = block[lo - r0 * spr: hi - r0 * spr]
+            return
+        # EDF+D: place each overlapping record at its own onset
+        starts = np.round(edf.record_onsets * ch.sfreq).astype(np.int64)
+        hit = np.nonzero((starts < first + out.size) & (starts + spr > first))[0]
+        for r in hit:
+            block = edf.read_records(ch.index, r, r + 1)
+            a, b = max(starts[r], first), min(starts[r] + spr, first + out.size)
+            out[a - first: b - first] = block[a - starts[r]: b - starts[r]]
+
+
+@dataclass
+class _ArrayReader:
+    data: np.ndarray
+
+
+def _looks_like_edf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return head == b"0       " or head[1:8] == b"BIOSEMI"

@@ -1,0 +1,385 @@
+"""THE signal-to-image function, used by the viewer, the engine and training alike.
+
+Pipeline for one row: the window's samples (scored epoch, its context, plus
+``filter_pad_sec`` on each side) -> NaN/inf masked -> zero-phase AASM filters ->
+padding cropped -> per-pixel-column min/max envelope (joined to the neighbouring
+column, so it reads as a line) -> scaled into the row -> vertical segments painted.
+
+``render_many`` runs the same per-epoch computation on a stack of epochs at once
+(``sosfiltfilt`` and ``reduceat`` along the last axis), so an epoch renders to the same
+bytes alone or in a batch: training/inference parity is a property of the code.
+
+Examples
+--------
+>>> import numpy as np
+>>> spec = RenderSpec.preset("clinical")
+>>> rows = [(np.random.default_rng(0).normal(0, 20, 40 * 256), 256.0)] * 6
+>>> render(rows, spec).shape
+(336, 336, 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import fft as sp_fft
+from scipy import signal as sps
+
+from app.core.signals.render_spec import KIND_DEFAULTS, RenderSpec, RowSpec  # noqa: F401 (re-export)
+
+#: A row's input: samples covering the padded window, and their rate; None = missing.
+RowInput = tuple[np.ndarray, float] | None
+
+
+@dataclass(frozen=True)
+class Band:
+    """A horizontal strip of the image: one channel row, or one fold of it."""
+
+    row: int
+    fold: int
+    y0: int
+    y1: int
+    t0: float  # seconds from the scored epoch's onset at the band's left edge
+    t1: float
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Maps pixels to (channel row, seconds from the scored epoch's onset) and back."""
+
+    spec: RenderSpec
+    bands: tuple[Band, ...]
+    row_of_y: np.ndarray      # (H,) row index per pixel row, -1 between rows
+    time_of_pixel: np.ndarray  # (H, W) seconds (NaN between rows)
+
+    def pixel_to_channel_time(self, y: int, x: int) -> tuple[int, float]:
+        return int(self.row_of_y[y]), float(self.time_of_pixel[y, x])
+
+    def channel_time_to_pixels(self, row: int, t0: float, t1: float) -> np.ndarray:
+        """Boolean (H, W) mask of the pixels that show ``row`` during [t0, t1) s."""
+        t = self.time_of_pixel
+        return (self.row_of_y[:, None] == row) & (t >= t0) & (t < t1)
+
+    def channel_time_grid(self, heat: np.ndarray, bin_sec: float = 1.0
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Sum a (H, W) pixel map into (n_rows, n_bins) over time bins of ``bin_sec``.
+
+        Returns the grid and the bins' left edges (seconds from the scored onset).
+        """
+        spec = self.spec
+        start = -spec.context_epochs * spec.epoch_sec
+        n_bins = int(np.ceil(spec.window_sec / bin_sec))
+        valid = self.row_of_y[:, None].repeat(spec.width, 1) >= 0
+        rows = self.row_of_y[:, None].repeat(spec.width, 1)[valid]
+        bins = np.clip(((self.time_of_pixel[valid] - start) // bin_sec).astype(int), 0,
+                       n_bins - 1)
+        grid = np.zeros((len(spec.rows), n_bins))
+        np.add.at(grid, (rows, bins), np.asarray(heat, float)[valid])
+        return grid, start + np.arange(n_bins) * bin_sec
+
+
+@lru_cache(maxsize=32)
+def _layout_cached(spec_json: str) -> Layout:
+    spec = RenderSpec.from_json(spec_json)
+    n_bands = len(spec.rows) * spec.fold
+    edges = np.round(np.linspace(0, spec.height, n_bands + 1)).astype(int)
+    span = spec.window_sec / spec.fold
+    start = -spec.context_epochs * spec.epoch_sec
+    bands, row_of_y = [], np.full(spec.height, -1, np.int32)
+    time_of_pixel = np.full((spec.height, spec.width), np.nan)
+    col_t = (np.arange(spec.width) + 0.5) / spec.width * span
+    for b in range(n_bands):
+        row, fold = divmod(b, spec.fold)
+        y0, y1 = int(edges[b]), int(edges[b + 1])
+        t0 = start + fold * span
+        bands.append(Band(row, fold, y0, y1, t0, t0 + span))
+        row_of_y[y0:y1] = row
+        time_of_pixel[y0:y1] = t0 + col_t
+    return Layout(spec, tuple(bands), row_of_y, time_of_pixel)
+
+
+def layout(spec: RenderSpec) -> Layout:
+    """The pixel <-> (channel row, time) map of ``spec`` (cached)."""
+    return _layout_cached(spec.to_json())
+
+
+# -- signal processing ----------------------------------------------------------------
+@lru_cache(maxsize=64)
+def _gain(sfreq: float, n: int, hp: float | None, lp: float | None, notch: float | None
+          ) -> np.ndarray | None:
+    """|H(f)|^2 of the AASM Butterworth filters on the rfft grid of n samples."""
+    nyq = sfreq / 2
+    hp = hp if hp and hp < nyq * 0.9 else None
+    lp = lp if lp and lp < nyq * 0.9 else None  # EMG 100 Hz needs > 222 Hz sampling
+    sos = []
+    if hp and lp:
+        sos.append(sps.butter(2, [hp, lp], "bandpass", fs=sfreq, output="sos"))
+    elif hp:
+        sos.append(sps.butter(2, hp, "highpass", fs=sfreq, output="sos"))
+    elif lp:
+        sos.append(sps.butter(2, lp, "lowpass", fs=sfreq, output="sos"))
+    if notch and notch < nyq * 0.95:
+        sos.append(sps.tf2sos(*sps.iirnotch(notch, 30.0, fs=sfreq)))
+    if not sos:
+        return None
+    _, h = sps.sosfreqz(np.concatenate(sos), worN=sp_fft.rfftfreq(n, 1 / sfreq), fs=sfreq)
+    return (np.abs(h) ** 2).astype(np.float32)
+
+
+def _filter(x: np.ndarray, sfreq: float, row: RowSpec, spec: RenderSpec) -> np.ndarray:
+    """Zero-phase filter along the last axis, NaN/inf kept out of the arithmetic.
+
+    Applies the Butterworth's |H(f)|^2 in the frequency domain: the response filtfilt
+    gives, at a fraction of its cost. The circular wrap at the window's ends decays
+    inside the ``filter_pad_sec`` padding, which is cropped before drawing.
+    """
+    return filter_signal(x, sfreq, row.highpass_hz, row.lowpass_hz, spec.notch_hz)
+
+
+def filter_signal(x: np.ndarray, sfreq: float, highpass_hz: float | None,
+                  lowpass_hz: float | None, notch_hz: float | None = None) -> np.ndarray:
+    """The renderer's AASM filter for other viewers (the GUI's trace view): float32 out.
+
+    Same zero-phase Butterworth response as the images; pad the window by a few
+    seconds each side and crop after, as the renderer does.
+    """
+    with np.errstate(over="ignore"):  # beyond float32's range is not a signal: undrawn
+        x = np.asarray(x, np.float32)
+    bad = ~np.isfinite(x)
+    has_bad = bool(bad.any())
+    if has_bad:
+        x = np.where(bad, np.float32(0), x)
+    n = x.shape[-1]
+    gain = _gain(float(sfreq), n, highpass_hz, lowpass_hz, notch_hz)
+    if gain is not None and n >= 8:
+        x = x - x.mean(axis=-1, keepdims=True, dtype=np.float64).astype(np.float32)
+        x = sp_fft.irfft(sp_fft.rfft(x, axis=-1) * gain, n=n, axis=-1)
+    if has_bad:
+        x = np.where(bad, np.float32(np.nan), x)
+    return x
+
+
+def _envelope(x: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column (min, max) of (..., N) samples over ``n_cols`` columns, joined up."""
+    n = x.shape[-1]
+    idx = (np.arange(n_cols) * n) // n_cols
+    lo = np.fmin.reduceat(x, idx, axis=-1)
+    hi = np.fmax.reduceat(x, idx, axis=-1)
+    last = x[..., np.append(idx[1:], n) - 1]  # each column's last sample
+    prev = np.concatenate([lo[..., :1], last[..., :-1]], axis=-1)
+    lo2, hi2 = np.fmin(lo, prev), np.fmax(hi, prev)
+    return lo2, hi2
+
+
+def _scale(lo: np.ndarray, hi: np.ndarray, row: RowSpec, spec: RenderSpec,
+           rng: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Map values to [-1, 1] (row half-heights); clipped, NaN kept.
+
+    ``rng`` is each epoch's (min, max) over the whole row, for minmax scaling.
+    """
+    if spec.scaling == "physical":
+        s = 1.0 / row.full_scale_uv
+        return np.clip(lo * s, -1, 1), np.clip(hi * s, -1, 1)
+    mn, mx = rng
+    mid, half = (mx + mn) / 2, (mx - mn) / 2
+    half = np.where(half > 0, half, 1.0)  # a flat line sits in the middle of its row
+    return np.clip((lo - mid) / half, -1, 1), np.clip((hi - mid) / half, -1, 1)
+
+
+def _finite_range(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(x)
+        mn = np.min(np.where(finite, x, np.inf), axis=-1, keepdims=True)
+        mx = np.max(np.where(finite, x, -np.inf), axis=-1, keepdims=True)
+    empty = ~np.isfinite(mn)
+    return np.where(empty, 0.0, mn), np.where(empty, 0.0, mx)
+
+
+# -- painting -------------------------------------------------------------------------
+# Images are painted as palette indices (uint8) and coloured once at the end: cheaper
+# than writing three channels per stroke.
+_BG, _CTX, _MINOR, _MAJOR, _MISSING, _ROW0 = range(6)
+
+
+def _colorize(img: np.ndarray, spec: RenderSpec) -> np.ndarray:
+    """Palette indices (n, H, W) -> RGB (n, H, W, 3) uint8, via one 32-bit lookup.
+
+    The result is a view into an RGBA buffer (not C-contiguous); that is cheaper than a
+    copy and every consumer (PIL, torch via numpy arithmetic) accepts it.
+    """
+    colors = np.asarray([spec.background, spec.context_background, spec.grid_minor_color,
+                         spec.grid_major_color, spec.missing_color,
+                         *(r.color for r in spec.rows)], np.uint32)
+    lut = colors[:, 0] | (colors[:, 1] << 8) | (colors[:, 2] << 16)
+    rgba = np.take(lut.astype("<u4"), img).view(np.uint8).reshape(*img.shape, 4)
+    return rgba[..., :3]
+
+
+@lru_cache(maxsize=16)
+def _template(spec_json: str) -> np.ndarray:
+    """Background, context tint and gridlines: everything that does not depend on data."""
+    spec = RenderSpec.from_json(spec_json)
+    lay = layout(spec)
+    img = np.full((spec.height, spec.width), _BG, np.uint8)
+    t = lay.time_of_pixel
+    inside = lay.row_of_y >= 0
+    ctx = inside[:, None] & ((t < 0) | (t >= spec.epoch_sec))
+    img[ctx] = _CTX
+    if spec.grid:
+        px_sec = spec.width / (spec.window_sec / spec.fold)
+        for band in lay.bands:
+            col_t = t[band.y0]
+            for period, index in ((spec.grid_minor_sec, _MINOR), (spec.grid_major_sec, _MAJOR)):
+                if period * px_sec < 3:  # denser than every 3 px would be noise
+                    continue
+                k = np.floor(col_t / period + 1e-9)
+                cols = np.nonzero(np.diff(k, prepend=np.floor(t[band.y0, 0] / period)))[0]
+                img[band.y0:band.y1, cols] = index
+    return img
+
+
+def _paint_row(img: np.ndarray, lo: np.ndarray, hi: np.ndarray, band: Band, index: int,
+               lw: int) -> None:
+    """Paint (n, W) scaled envelopes into ``img`` (n, H, W) palette indices in ``band``."""
+    h = band.y1 - band.y0
+    centre, half = band.y0 + (h - 1) / 2, max((h - 2) / 2, 0.5)
+    with np.errstate(invalid="ignore"):
+        top = np.floor(centre - hi * half - (lw - 1) / 2)
+        bot = np.ceil(centre - lo * half + (lw - 1) / 2)
+    # NaN (no data): top below bottom, so nothing is drawn
+    top = np.clip(np.nan_to_num(top, nan=band.y1), band.y0, band.y1).astype(np.int16)
+    bot = np.clip(np.nan_to_num(bot, nan=band.y0 - 1), band.y0 - 1, band.y1 - 1
+                  ).astype(np.int16)
+    ys = np.arange(band.y0, band.y1, dtype=np.int16)[None, :, None]
+    mask = (ys >= top[:, None, :]) & (ys <= bot[:, None, :])
+    np.copyto(img[:, band.y0:band.y1], np.uint8(index), where=mask)
+
+
+def _paint_missing(img: np.ndarray, band: Band, spec: RenderSpec) -> None:
+    if spec.missing == "blank":
+        return
+    y = band.y0 + (band.y1 - band.y0) // 2
+    dash = (np.arange(spec.width) // 4) % 2 == 0
+    img[:, y, dash] = _MISSING
+
+
+def _render_rows(rows: Sequence, spec: RenderSpec) -> np.ndarray:
+    """Render a batch: each row input is ((n_epochs, n_padded_samples), sfreq) or None."""
+    lay = layout(spec)
+    n = next((r[0].shape[0] for r in rows if r is not None), 1)
+    img = np.repeat(_template(spec.to_json())[None], n, axis=0)
+    pad, win = spec.filter_pad_sec, spec.window_sec
+    for i, (row, inp) in enumerate(zip(spec.rows, rows, strict=True)):
+        bands = [b for b in lay.bands if b.row == i]
+        if inp is None:
+            for b in bands:
+                _paint_missing(img, b, spec)
+            continue
+        x, sfreq = inp
+        x = _filter(x, sfreq, row, spec)
+        p0 = int(round(pad * sfreq))
+        core = x[:, p0: p0 + int(round(win * sfreq))]
+        # fold: the window's samples split into `fold` consecutive bands
+        seg = core.shape[-1] // spec.fold
+        rng = _finite_range(core) if spec.scaling == "minmax" else None
+        for b in bands:
+            part = core[:, b.fold * seg: (b.fold + 1) * seg]
+            if part.shape[-1] == 0:
+                _paint_missing(img, b, spec)
+                continue
+            lo, hi = _envelope(part, spec.width)
+            lo, hi = _scale(lo, hi, row, spec, rng)
+            _paint_row(img, lo, hi, b, _ROW0 + i, spec.line_width)
+    return _colorize(img, spec)
+
+
+def render(rows: Sequence[RowInput], spec: RenderSpec) -> np.ndarray:
+    """Draw one epoch: (H, W, 3) uint8.
+
+    ``rows[i]`` is ``(samples, sfreq)`` for ``spec.rows[i]`` covering the scored epoch,
+    its context, and ``spec.filter_pad_sec`` before and after (see :func:`extract`),
+    or None for a missing channel. NaN/inf samples are left undrawn.
+    """
+    if len(rows) != len(spec.rows):
+        raise ValueError(f"The spec has {len(spec.rows)} rows but {len(rows)} inputs were given.")
+    batch = [None if r is None else (np.asarray(r[0])[None], float(r[1]))
+             for r in rows]
+    return _render_rows(batch, spec)[0]
+
+
+# -- reading from a recording -----------------------------------------------------------
+def window_bounds(spec: RenderSpec, epoch: int) -> tuple[float, float]:
+    """[t0, t1) seconds of the padded window for ``epoch``."""
+    t0 = (epoch - spec.context_epochs) * spec.epoch_sec - spec.filter_pad_sec
+    return t0, t0 + spec.window_sec + 2 * spec.filter_pad_sec
+
+
+def resolve_sources(recording, spec: RenderSpec, override: dict | None = None) -> list:
+    """The Source filling each row of ``spec`` in ``recording`` (None where missing)."""
+    filled = recording.fill_slots([r.slot for r in spec.rows], override)
+    return [filled[r.slot] for r in spec.rows]
+
+
+def extract(recording, spec: RenderSpec, epoch: int, sources: list | None = None
+            ) -> list[RowInput]:
+    """Read one epoch's padded window for every row of ``spec``."""
+    recording.check_epoch(epoch)
+    sources = resolve_sources(recording, spec) if sources is None else sources
+    t0, t1 = window_bounds(spec, epoch)
+    out: list[RowInput] = []
+    for src in sources:
+        if src is None:
+            out.append(None)
+            continue
+        sig = recording.get_window(t0, t1, [src])[src.name]
+        out.append((sig.data, sig.sfreq))
+    return out
+
+
+def render_epoch(recording, spec: RenderSpec, epoch: int, sources: list | None = None
+                 ) -> np.ndarray:
+    """Read and draw one epoch of a recording."""
+    return render(extract(recording, spec, epoch, sources), spec)
+
+
+def render_many(recording, spec: RenderSpec, epochs: Sequence[int] | None = None, *,
+                sources: list | None = None, batch_size: int = 64) -> Iterator[np.ndarray]:
+    """Yield (n, H, W, 3) uint8 batches for ``epochs`` (default: all), in order.
+
+    Each channel is read once per batch as one span and cut into overlapping padded
+    windows, so a whole night costs one pass over the file.
+    """
+    epochs = np.arange(recording.n_epochs) if epochs is None else np.asarray(epochs)
+    for e in (epochs.min(), epochs.max()) if len(epochs) else ():
+        recording.check_epoch(int(e))
+    sources = resolve_sources(recording, spec) if sources is None else sources
+    for k in range(0, len(epochs), batch_size):
+        chunk = epochs[k:k + batch_size]
+        yield _render_rows(_batch_inputs(recording, spec, chunk, sources), spec)
+
+
+def _batch_inputs(recording, spec: RenderSpec, chunk: np.ndarray, sources: list
+                  ) -> list:
+    first, last = int(chunk.min()), int(chunk.max())
+    t0, _ = window_bounds(spec, first)
+    _, t1 = window_bounds(spec, last)
+    out = []
+    for src in sources:
+        if src is None:
+            out.append(None)
+            continue
+        sig = recording.get_window(t0, t1, [src])[src.name]
+        sf = sig.sfreq
+        step = spec.epoch_sec * sf
+        win = int(round((spec.window_sec + 2 * spec.filter_pad_sec) * sf))
+        starts = np.round((chunk - first) * step).astype(int)
+        if np.isclose(step, round(step)):
+            view = np.lib.stride_tricks.sliding_window_view(sig.data, win)
+            out.append((view[starts], sf))
+        else:  # a rate without a whole number of samples per epoch: read each one
+            out.append((np.stack([extract(recording, spec, int(e), [src])[0][0]
+                                  for e in chunk]), sf))
+    return out

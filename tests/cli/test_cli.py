@@ -1,0 +1,101 @@
+"""The command line: each subcommand works, and bad input gets one sentence, exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from app.cli import main
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    from app.core.synth import synthesize, write_edf
+
+    folder = tmp_path_factory.mktemp("cli")
+    study = synthesize(hours=0.5, seed=4)
+    write_edf(study, folder / "night.edf")
+    return folder, study
+
+
+def test_info(night, capsys):
+    folder, _ = night
+    assert main(["info", str(folder / "night.edf"), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["epochs"] == 60 and d["slots"]["C4-M1"]["source"] == "C4-M1"
+    assert {c["role"] for c in d["channels"]} >= {"EEG", "EOG", "EMG", "ECG"}
+
+
+def test_render_writes_a_png(night, tmp_path):
+    from PIL import Image
+
+    folder, _ = night
+    out = tmp_path / "e.png"
+    assert main(["render", str(folder / "night.edf"), "--epoch", "5", "--spec", "paper",
+                 "-o", str(out)]) == 0
+    assert Image.open(out).size == (336, 336)
+
+
+def test_synth_is_deterministic(tmp_path, capsys):
+    a, b = tmp_path / "a.edf", tmp_path / "b.edf"
+    for p in (a, b):
+        assert main(["synth", "--hours", "0.25", "--seed", "9", "-o", str(p),
+                     "--events", str(p.with_suffix(".tsv"))]) == 0
+    assert a.read_bytes() == b.read_bytes()
+    assert "kind\tchannel\tonset" in a.with_suffix(".tsv").read_text()
+
+
+def test_synth_driven_by_a_hypnogram_file(tmp_path):
+    from app.core.signals.recording import Recording
+
+    hyp = tmp_path / "h.txt"
+    hyp.write_text("\n".join(["W"] * 4 + ["N2"] * 6))
+    out = tmp_path / "s.edf"
+    assert main(["synth", "--hypnogram", str(hyp), "--seed", "1", "-o", str(out)]) == 0
+    assert Recording.open(out).n_epochs == 10
+
+
+def test_convert_stats_agree_report(night, tmp_path, capsys):
+    from app.core.formats import read_hypnogram, write_hypnogram
+    from app.core.scoring.hypnogram import Hypnogram
+
+    folder, study = night
+    truth = Hypnogram(study.stages, start_time=study.start_time)
+    write_hypnogram(truth, tmp_path / "truth.csv")
+    other = truth.copy()
+    other.stages[::5] = 2
+    write_hypnogram(other, tmp_path / "other.txt")
+    assert main(["convert", str(tmp_path / "truth.csv"), str(tmp_path / "t.xml"),
+                 "--to", "nsrr"]) == 0
+    assert np.array_equal(read_hypnogram(tmp_path / "t.xml").stages, truth.stages)
+    assert main(["stats", str(tmp_path / "t.xml"), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{"):])["tst_min"] > 0
+    assert main(["agree", str(tmp_path / "truth.csv"), str(tmp_path / "other.txt")]) == 0
+    assert "Cohen's kappa" in capsys.readouterr().out
+    pdf = tmp_path / "r.pdf"
+    assert main(["report", str(folder / "night.edf"), "--hypnogram",
+                 str(tmp_path / "truth.csv"), "--model-hypnogram", str(tmp_path / "other.txt"),
+                 "-o", str(pdf)]) == 0
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["info", "/nonexistent/x.edf"], "There is no file at"),
+    (["render", "{study}", "--epoch", "999", "-o", "{tmp}/x.png"], "Epoch 999 is out of range"),
+    (["render", "{study}", "--epoch", "0", "--spec", "fancy", "-o", "{tmp}/x.png"],
+     "Unknown render preset"),
+    (["stats", "{tmp}/empty.csv"], "empty"),
+    (["agree", "{tmp}/ten.txt", "{tmp}/eleven.txt"], "has 10 epochs but"),
+])
+def test_bad_input_is_one_sentence(night, tmp_path, capsys, argv, message):
+    folder, _ = night
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "ten.txt").write_text("W\n" * 10)
+    (tmp_path / "eleven.txt").write_text("W\n" * 11)
+    argv = [a.format(study=folder / "night.edf", tmp=tmp_path) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
