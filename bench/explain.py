@@ -45,7 +45,6 @@ from app.core.explain.mapping import patch_ids, patch_scores  # noqa: E402
 from app.core.explain.methods import patch_size  # noqa: E402
 from app.core.inference.engine import StageEngine  # noqa: E402
 from app.core.scoring.stages import STAGE_LABELS  # noqa: E402
-from app.core.signals.recording import Recording  # noqa: E402
 from app.core.signals.render import render_many, resolve_sources  # noqa: E402
 from app.core.synth import synthesize  # noqa: E402
 
@@ -69,7 +68,7 @@ def pick_model(arg: str | None, tmp: Path) -> tuple[Path, str]:
 def held_out(per_stage: int, seed: int):
     stages = np.repeat(np.tile(np.arange(5), per_stage), 3)
     study = synthesize(stages, seed=seed, sfreq=256.0)
-    rec = Recording.from_arrays(study.data, study.ch_names, study.sfreq, units=study.units)
+    rec = study.to_recording()
     return study, rec, np.arange(1, stages.size, 3)  # middle of each block
 
 

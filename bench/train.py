@@ -45,13 +45,12 @@ DEFAULT_BUNDLE = ROOT / "resources" / "models" / "default"
 def _images(cfg: dict, n: int) -> list:
     from PIL import Image
 
-    from app.core.signals.recording import Recording
     from app.core.signals.render import render_many
     from app.core.synth import synthesize
     from training.cache import spec_from_config
 
     study = synthesize(hours=max(n * 30 / 3600, 0.1) + 0.05, seed=4242, sfreq=256.0)
-    rec = Recording.from_arrays(study.data, study.ch_names, study.sfreq, units=study.units)
+    rec = study.to_recording()
     spec = spec_from_config(cfg["cache"]["spec"])
     imgs = np.concatenate(list(render_many(rec, spec, np.arange(n))))
     labels = study.stages[:n].clip(0, 4)
@@ -138,12 +137,11 @@ def time_evaluation(hours: float, tmp: Path) -> dict:
 def _warm_up_yasa() -> None:
     """YASA's first call is mostly numba JIT compilation: pay it outside the timing."""
     from app.core.inference.yasa_engine import YasaEngine
-    from app.core.signals.recording import Recording
     from app.core.synth import synthesize
 
     s = synthesize(hours=0.25, seed=1)
     try:
-        YasaEngine().score(Recording.from_arrays(s.data, s.ch_names, s.sfreq, units=s.units))
+        YasaEngine().score(s.to_recording())
     except Exception:  # noqa: BLE001 - evaluate reports YASA's failure itself
         pass
 

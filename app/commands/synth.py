@@ -18,7 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--hours", type=float, default=8.0,
                      help="length of a night whose stages are sampled as real nights are")
     p.add_argument("--seed", type=int, default=0, help="same seed, same file")
-    p.add_argument("--montage", default="aasm", choices=["aasm", "full", "sleep-edf"])
+    from app.core.synth.montages import MONTAGES
+
+    p.add_argument("--montage", default="aasm", choices=sorted(MONTAGES),
+                   help="channels as a lab records them (default: aasm)")
+    p.add_argument("--varied", action="store_true",
+                   help="draw the person and the lab from real-world spread: age, alpha, "
+                        "gains 0.5-2x, 50-512 Hz, analog filters, inverted leads, artefacts")
     p.add_argument("--events", help="also write the planted events (TSV) to this file")
     p.add_argument("-o", "--output", required=True, help="EDF file to write")
     p.set_defaults(func=run)
@@ -38,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         stages[stages < 0] = 0  # unscored/artifact epochs are drawn as wake
     try:
         study = synthesize(stages, hours=None if stages is not None else args.hours,
-                           seed=args.seed, montage=args.montage)
+                           seed=args.seed, montage=args.montage, varied=args.varied)
     except ValueError as err:
         raise PSGLensError(str(err)) from err
     out = Path(args.output)
@@ -57,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
                 w.writerow([e.kind, e.channel, f"{e.onset:.3f}", f"{e.duration:.3f}", e.epoch])
     counts = {lab: int((study.stages == k).sum()) for k, lab in
               enumerate(["W", "N1", "N2", "N3", "REM"])}
+    rates = "/".join(f"{r:g}" for r in sorted({c.sfreq for c in study.channels}, reverse=True))
     print(f"wrote {out}: {study.n_epochs} epochs, {len(study.ch_names)} channels at "
-          f"{study.sfreq:g} Hz, seed {args.seed}; stages {counts}; "
+          f"{rates} Hz, seed {args.seed}; stages {counts}; "
           f"{len(study.events)} planted events")
     return 0

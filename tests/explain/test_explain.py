@@ -42,7 +42,7 @@ def synth():
 
 @pytest.fixture(scope="module")
 def rec(synth) -> Recording:
-    return Recording.from_arrays(synth.data, synth.ch_names, synth.sfreq, units=synth.units)
+    return synth.to_recording()
 
 
 @pytest.fixture(scope="module")

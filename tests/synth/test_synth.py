@@ -11,6 +11,7 @@ from app.core.synth import (
     PlantedEvent,
     SynthStudy,
     make_study_file,
+    montage_names,
     sample_hypnogram,
     synthesize,
     write_edf,
@@ -59,19 +60,21 @@ def test_edf_files_are_identical_for_a_seed(tmp_path):
 
 
 @pytest.mark.parametrize("montage", sorted(MONTAGES))
-def test_montage_channels_and_shape(montage):
-    s = synthesize(STAGES[:4], seed=1, sfreq=SF, montage=montage)
-    assert s.ch_names == list(MONTAGES[montage])
-    assert s.data.dtype == np.float32 and s.data.shape == (len(s.ch_names), 4 * EP)
+@pytest.mark.parametrize("varied", [False, True])
+def test_montage_channels_and_shape(montage, varied):
+    s = synthesize(STAGES[:4], seed=1, sfreq=SF, montage=montage, varied=varied)
+    assert s.ch_names == list(montage_names(montage))
+    for ch in s.channels:
+        assert ch.data.dtype == np.float32 and ch.data.shape == (int(4 * 30 * ch.sfreq),)
+        assert np.all(np.isfinite(ch.data)), ch.name
     assert set(s.ch_types) <= {"eeg", "eog", "emg", "ecg", "resp", "misc"}
-    assert np.all(np.isfinite(s.data))
 
 
 def test_full_montage_names():
-    assert MONTAGES["full"] == (
+    assert montage_names("full") == (
         "F4-M1", "C4-M1", "O2-M1", "F3-M2", "C3-M2", "O1-M2", "E1-M2", "E2-M2",
         "Chin1-Chin2", "LAT", "RAT", "ECG", "Airflow", "Thorax", "Abdomen", "SpO2")
-    assert MONTAGES["aasm"] == ("F4-M1", "C4-M1", "O2-M1", "E1-M2", "E2-M2", "Chin1-Chin2", "ECG")
+    assert montage_names("aasm") == ("F4-M1", "C4-M1", "O2-M1", "E1-M2", "E2-M2", "Chin1-Chin2", "ECG")
 
 
 def test_n3_has_frontal_high_amplitude_delta(study):
@@ -152,7 +155,8 @@ def test_unscored_epochs_are_drawn_as_wake_and_kept_in_stages():
 def test_hours_draws_a_realistic_hypnogram():
     s = synthesize(hours=0.5, seed=11, sfreq=SF, montage="sleep-edf")
     assert s.n_epochs == 60 and s.stages[0] == 0 and s.stages[-1] == 0
-    assert s.data.shape == (4, 60 * EP)
+    assert [c.sfreq for c in s.channels] == [100.0] * 3 + [1.0] * 4  # Sleep-EDF cassette
+    assert s.channels[0].data.shape == (60 * EP,)
 
 
 def test_sample_hypnogram_structure():

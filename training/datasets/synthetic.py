@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from app.core.scoring.hypnogram import Hypnogram, Source
-from app.core.signals.recording import Recording
 from training.datasets import StudyRef
 
 DEFAULT_MONTAGES = {"aasm": 0.7, "sleep-edf": 0.3}
@@ -37,8 +36,7 @@ def load(ref: StudyRef):
 
     p = ref.params
     study = synthesize(hours=p["hours"], seed=p["seed"], montage=p["montage"], sfreq=p["sfreq"])
-    rec = Recording.from_arrays(study.data, study.ch_names, study.sfreq, units=study.units,
-                                start_time=study.start_time, name=ref.subject_id)
+    rec = study.to_recording(name=ref.subject_id)
     hyp = Hypnogram(study.stages[: rec.n_epochs], start_time=study.start_time,
                     scorer="synthetic ground truth", source=Source.IMPORTED)
     return rec, hyp, {"events": study.events}

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,6 +149,31 @@ class Recording:
         rec._check_usable()
         return rec
 
+    @classmethod
+    def from_signals(cls, signals: Sequence[tuple[str, np.ndarray, float, str]], *,
+                     start_time: dt.datetime | None = None, name: str = "<in memory>",
+                     epoch_sec: float = EPOCH_SEC) -> Recording:
+        """A recording held in memory whose channels each have their own rate.
+
+        ``signals`` are ``(name, samples, sfreq, unit)``; the study lasts as long as its
+        longest channel.
+        """
+        chans, arrays = [], []
+        for i, (ch_name, data, sfreq, unit) in enumerate(signals):
+            data = np.asarray(data)
+            if data.ndim != 1 or not sfreq > 0:
+                raise StudyError(f"Channel {ch_name!r} must be 1-D samples at a positive rate.")
+            chans.append(ChannelInfo(ch_name, i, float(sfreq), unit, detect_role(ch_name),
+                                     data.size))
+            arrays.append(data)
+        if not chans:
+            raise StudyError("A recording needs at least one channel.")
+        duration = max(c.n_samples / c.sfreq for c in chans)
+        rec = cls(Path(name), chans, start_time, duration, _ArrayReader(arrays),
+                  epoch_sec=epoch_sec)
+        rec._check_usable()
+        return rec
+
     def _check_usable(self) -> None:
         dupes = [n for n, k in Counter(c.name for c in self.channels).items() if k > 1]
         if dupes:
@@ -233,7 +258,7 @@ class Recording:
         elif isinstance(self._reader, _ArrayReader):
             lo, hi = max(first, 0), min(first + n, ch.n_samples)
             if hi > lo:
-                out[lo - first: hi - first] = self._reader.data[ch.index, lo:hi]
+                out[lo - first: hi - first] = self._reader.data[ch.index][lo:hi]
             return out
         else:
             lo, hi = max(first, 0), min(first + n, ch.n_samples)
