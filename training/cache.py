@@ -46,6 +46,11 @@ class CacheArgs:
     epochs_per_subject: int | None = None   # None: every scored epoch
     balance: float = 0.5                     # 0 uniform, 1 equal per stage
     drop_channel_prob: float = 0.0           # train only: a slot drawn as missing
+    # channel subsets drawn per chunk of epochs (see apply_subset), e.g.
+    # [{"name": "as recorded", "weight": 0.5}, {"name": "single EEG", "weight": 0.2,
+    #   "keep_one_eeg": true}, {"name": "no chin", "weight": 0.1, "drop": ["chin"]}]
+    subsets: list[dict] | None = None
+    subset_chunk: int = 16
     workers: int = 2
     seed: int = 0
     extra: dict = field(default_factory=dict)
@@ -87,6 +92,41 @@ def choose_epochs(stages: np.ndarray, k: int | None, balance: float,
     return np.sort(pick)
 
 
+EEG_SLOTS = ("frontal", "central", "occipital")
+
+
+def apply_subset(sources: list, slots: list[str], subset: dict,
+                 rng: np.random.Generator) -> list:
+    """The sources a channel subset leaves (None = drawn as missing).
+
+    ``subset`` keys: ``keep`` (slots kept, the rest dropped), ``keep_one_eeg`` (one of the
+    EEG slots present, chosen at random, and nothing else unless ``also`` names it),
+    ``drop`` (slots dropped), ``drop_prob`` (each slot dropped with this chance). At least
+    one EEG slot that the recording has is always kept: the model stages from EEG.
+    """
+    out = list(sources)
+    present = [i for i, (s, src) in enumerate(zip(slots, sources))
+               if s in EEG_SLOTS and src is not None]
+    if subset.get("keep_one_eeg") and present:
+        keep = {slots[int(rng.choice(present))], *subset.get("also", ())}
+        out = [src if s in keep else None for s, src in zip(slots, out)]
+    if "keep" in subset:
+        out = [src if s in subset["keep"] else None for s, src in zip(slots, out)]
+    for s in subset.get("drop", ()):
+        out = [None if k == s else src for k, src in zip(slots, out)]
+    if subset.get("drop_prob"):
+        out = [None if rng.random() < subset["drop_prob"] else src for src in out]
+    if present and not any(out[i] is not None for i in present):
+        i = int(rng.choice(present))
+        out[i] = sources[i]
+    return out
+
+
+def _draw_subset(subsets: list[dict], rng: np.random.Generator) -> dict:
+    w = np.asarray([float(s.get("weight", 1.0)) for s in subsets])
+    return subsets[int(rng.choice(len(subsets), p=w / w.sum()))]
+
+
 def render_subject(ref: StudyRef, split: str, args: CacheArgs, root: str) -> list[dict]:
     """Render one subject's chosen epochs; return its index rows (resumable)."""
     from PIL import Image
@@ -115,15 +155,23 @@ def render_subject(ref: StudyRef, split: str, args: CacheArgs, root: str) -> lis
         if all(s is None for s in sources[:3]):
             sources[1] = resolve_sources(rec, spec)[1]
     rows = []
-    k = 0
-    for batch in render_many(rec, spec, epochs, sources=sources, batch_size=64):
-        for img in batch:
-            e = int(epochs[k])
-            name = f"e{e:05d}.png"
-            Image.fromarray(np.ascontiguousarray(img)).save(folder / name, compress_level=1)
-            rows.append({"path": (rel / name).as_posix(), "subject": ref.subject_id,
-                         "split": split, "epoch": e, "label": STAGE_LABELS[hyp.stages[e]]})
-            k += 1
+    slots = [r.slot for r in spec.rows]
+    montage = str(_extra.get("montage", ref.kind)) if isinstance(_extra, dict) else ref.kind
+    step = args.subset_chunk if args.subsets else max(len(epochs), 1)
+    for c0 in range(0, len(epochs), step):
+        chunk = epochs[c0:c0 + step]
+        subset = _draw_subset(args.subsets, rng) if args.subsets else {"name": "as recorded"}
+        chunk_sources = apply_subset(sources, slots, subset, rng) if args.subsets else sources
+        k = 0
+        for batch in render_many(rec, spec, chunk, sources=chunk_sources, batch_size=64):
+            for img in batch:
+                e = int(chunk[k])
+                name = f"e{e:05d}.png"
+                Image.fromarray(np.ascontiguousarray(img)).save(folder / name, compress_level=1)
+                rows.append({"path": (rel / name).as_posix(), "subject": ref.subject_id,
+                             "split": split, "epoch": e, "label": STAGE_LABELS[hyp.stages[e]],
+                             "montage": montage, "subset": subset.get("name", "")})
+                k += 1
     tmp = done.with_suffix(".tmp")
     tmp.write_text(json.dumps(rows))
     os.replace(tmp, done)
@@ -157,7 +205,8 @@ def build_cache(args: CacheArgs, progress=None) -> dict:
                 progress(done, len(refs))
     rows.sort(key=lambda r: (r["split"], r["subject"], r["epoch"]))
     with open(root / "index.csv.tmp", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["path", "subject", "split", "epoch", "label"])
+        w = csv.DictWriter(f, fieldnames=["path", "subject", "split", "epoch", "label",
+                                          "montage", "subset"], restval="")
         w.writeheader()
         w.writerows(rows)
     os.replace(root / "index.csv.tmp", root / "index.csv")

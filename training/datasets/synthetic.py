@@ -1,8 +1,13 @@
 """Synthetic studies from ``app.core.synth``, varied the way real archives are.
 
 Each subject draws its own night (stage sequence sampled as real hypnograms are),
-montage (a full AASM montage, or the Sleep-EDF pair Fpz-Cz/Pz-Oz with one EOG) and
-physiology from its seed, so no two subjects look alike.
+montage (``montages``: weights over :data:`app.core.synth.montages.MONTAGES` - AASM,
+Sleep-EDF cassette, SHHS, DREAMS, single-channel excerpts, referential, headbands, ...),
+and, for a ``varied`` share of subjects, a person and a lab drawn from real-world spread
+(:func:`app.core.synth.synthesize` ``varied=True``), so no two subjects look alike.
+
+Source options: ``n_subjects``, ``hours``, ``seed``, ``sfreq``, ``montages``, ``varied``
+(share of subjects, 0-1).
 """
 
 from __future__ import annotations
@@ -10,24 +15,36 @@ from __future__ import annotations
 import numpy as np
 
 from app.core.scoring.hypnogram import Hypnogram, Source
-from training.datasets import StudyRef
+from training.datasets import DatasetError, StudyRef, check_keys
 
 DEFAULT_MONTAGES = {"aasm": 0.7, "sleep-edf": 0.3}
 
 
 def find(source: dict) -> list[StudyRef]:
+    from app.core.synth.montages import MONTAGES
+
+    check_keys(source, ("n_subjects", "hours", "seed", "sfreq", "montages", "varied"))
     n = int(source.get("n_subjects", 10))
     seed0 = int(source.get("seed", 0))
     montages = source.get("montages", DEFAULT_MONTAGES)
+    unknown = sorted(set(montages) - set(MONTAGES))
+    if unknown:
+        raise DatasetError(f"Unknown synthetic montage(s) {', '.join(unknown)}; known: "
+                           f"{', '.join(MONTAGES)}.")
+    varied = float(source.get("varied", 0.0))
+    if not 0.0 <= varied <= 1.0:
+        raise DatasetError(f"varied is the share of varied subjects (0-1), not {varied}.")
     names, weights = list(montages), np.asarray(list(montages.values()), float)
     rng = np.random.default_rng(seed0)
     refs = []
     for i in range(n):
         seed = seed0 + i
         montage = str(rng.choice(names, p=weights / weights.sum()))
+        is_varied = bool(rng.random() < varied)
         refs.append(StudyRef(f"synth-{seed:04d}", source.get("name", "synthetic"), "synthetic",
                              {"seed": seed, "hours": float(source.get("hours", 8.0)),
-                              "montage": montage, "sfreq": float(source.get("sfreq", 256.0))}))
+                              "montage": montage, "sfreq": float(source.get("sfreq", 256.0)),
+                              "varied": is_varied}))
     return refs
 
 
@@ -35,8 +52,10 @@ def load(ref: StudyRef):
     from app.core.synth import synthesize
 
     p = ref.params
-    study = synthesize(hours=p["hours"], seed=p["seed"], montage=p["montage"], sfreq=p["sfreq"])
+    study = synthesize(hours=p["hours"], seed=p["seed"], montage=p["montage"], sfreq=p["sfreq"],
+                       varied=bool(p.get("varied", False)))
     rec = study.to_recording(name=ref.subject_id)
     hyp = Hypnogram(study.stages[: rec.n_epochs], start_time=study.start_time,
                     scorer="synthetic ground truth", source=Source.IMPORTED)
-    return rec, hyp, {"events": study.events}
+    return rec, hyp, {"events": study.events, "montage": p["montage"],
+                      "acquisition": study.acquisition}

