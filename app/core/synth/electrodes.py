@@ -29,11 +29,11 @@ BAND_PROFILE = [0, 1, 1, 2, 3, 4]
 _F = [1.0, 1.25, 1.0, 0.8, 1.1, 0.35, 0.8, 1.0, 0.8, 0.7, 0.25, 0.0, 1.0, 0.003, 0.25]
 _C = [1.0, 1.0, 1.0, 1.0, 1.0, 0.55, 1.0, 0.85, 1.0, 1.0, 0.05, 0.0, 1.0, 0.003, 0.1]
 _P = [1.0, 0.8, 0.9, 0.8, 0.95, 0.8, 0.75, 0.6, 0.7, 0.75, 0.0, 0.0, 1.0, 0.003, 0.1]
-_O = [1.0, 0.7, 0.8, 0.6, 0.9, 1.0, 0.45, 0.45, 0.4, 0.5, 0.0, 0.0, 1.0, 0.004, 0.3]
+_O = [1.0, 0.7, 0.8, 0.6, 0.9, 1.0, 0.45, 0.45, 0.4, 0.5, 0.0, 0.0, 1.0, 0.004, 0.4]
 _T = [1.0, 0.8, 0.9, 0.6, 1.1, 0.5, 0.5, 0.5, 0.4, 0.4, 0.05, 0.15, 0.9, 0.008, 1.0]
-_FP = [0.9, 1.2, 0.9, 0.6, 1.1, 0.2, 0.35, 1.25, 0.3, 0.5, 0.9, 0.1, 1.0, 0.003, 0.6]
+_FP = [0.9, 1.2, 0.9, 0.6, 1.1, 0.2, 0.35, 1.25, 0.3, 0.5, 0.9, 0.1, 1.0, 0.003, 0.8]
 _F7 = [1.0, 1.15, 0.9, 0.6, 1.1, 0.3, 0.5, 0.9, 0.5, 0.5, 0.35, 0.3, 0.95, 0.004, 0.9]
-_EYE = [0.5, 0.85, 0.5, 0.3, 0.5, 0.1, 0.25, 0.6, 0.3, 0.3, 0.0, 1.0, 0.6, 0.004, 0.4]
+_EYE = [0.5, 0.85, 0.5, 0.3, 0.5, 0.1, 0.25, 0.6, 0.3, 0.3, 0.0, 1.0, 0.6, 0.004, 0.9]
 _MASTOID = [0.25, 0.25, 0.25, 0.2, 0.3, 0.1, 0.1, 0.1, 0.1, 0.1, 0.02, 0.05, 0.2, 0.02, 0.5]
 
 
@@ -67,7 +67,7 @@ ALIASES = {"A1": "M1", "A2": "M2", "T7": "T3", "T8": "T4", "P7": "T5", "P8": "T6
 # How strongly the local oscillation at each electrode keeps the phase of the common one
 # (1 = one generator everywhere). Alpha and spindles have several generators, so they do
 # not cancel in neighbouring bipolar pairs such as Pz-Oz (Sleep-EDF shows alpha there).
-COHERENCE = {"alpha": 0.5, "spindle": 0.8, "kcomplex": 0.85, "vertex": 0.9, "sawtooth": 0.7}
+COHERENCE = {"alpha": 0.5, "spindle": 0.85, "kcomplex": 0.95, "vertex": 0.95, "sawtooth": 0.8}
 CHIN_SITES = ("Chin1", "Chin2", "Chin3")
 # Neighbouring electrodes share a regional background, so a bipolar pair of neighbours
 # (Fp1-Fpz, C4-P4) is smaller than a lead against a distant reference.

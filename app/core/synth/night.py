@@ -49,9 +49,9 @@ from app.core.synth.physiology import (
 
 f32 = np.float32
 # Background: an electrode's own part, its region's and the part every electrode shares
-# (variances 0.2 + 0.36 + 0.44 = 1). Two mastoid-referenced leads correlate ~0.45-0.8,
+# (variances 0.12 + 0.2 + 0.67 = 1). Two mastoid-referenced leads correlate ~0.6-0.8,
 # as in real PSG; bipolar neighbours cancel the regional and shared parts.
-_LOCAL, _REGIONAL, _SHARED = 0.45, 0.6, 0.66
+_LOCAL, _REGIONAL, _SHARED = 0.35, 0.45, 0.82
 # spread of each oscillation's phase between electrodes (radians; see COHERENCE)
 _PHASE_SD = {k: float(np.arccos(v)) for k, v in el.COHERENCE.items()}
 _EVENT_COLUMN = {"alpha": "alpha", "spindle": "spindle", "k_complex": "kcomplex",
@@ -310,9 +310,9 @@ class _Night:
                    for _ in range(2)]
         self.emg_shape = band_shapes(e + xf, sf, ("emg",), subj)
         self.tone = subj["emg_tone"] * EMG_REL[st] * np.exp(rng.normal(0, 0.2, n_ep))
-        # scalp muscle (frontalis, temporalis): high in wake and movement, none in REM
-        self.muscle = shaped_noise(rng, one, self.emg_shape, e, xf)
-        self.muscle *= epoch_envelope(0.3 * self.tone, e, self.ramp) + self.trace("movement")
+        # scalp muscle (frontalis, temporalis, orbicularis): high in wake and movement, low
+        # in REM; each electrode picks up its own muscle, so bipolar pairs keep it
+        self.muscle_env = epoch_envelope(0.3 * self.tone, e, self.ramp) + self.trace("movement")
         self.line = line_noise(subj["line_freq"], sf, self.n)
         rate = slow_envelope(subj["resp_rate"] * RESP_REL[st] * np.exp(rng.normal(0, 0.05, n_ep)), e)
         breaths = np.cumsum(rate / (60.0 * sf), dtype=np.float64)
@@ -382,7 +382,10 @@ class _Night:
         g = rng.uniform(-1, 1, 3)
         x += f32(g[0]) * self.mv[0] + f32(g[1]) * self.mv[1]
         x += f32(c["ecg"] * self.subj["ecg_pickup"] * (1.0 + 0.3 * g[2])) * self.ecg
-        x += f32(c["muscle"]) * self.muscle
+        if c["muscle"]:
+            m = shaped_noise(rng, np.ones((self.st.size, 1)), self.emg_shape, self.e, self.xfade)
+            m *= self.muscle_env
+            x += f32(c["muscle"]) * m
         return x
 
     def _region_phase(self, reg: str | None, kind: str) -> float:
