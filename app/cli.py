@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from app import __version__
 from app.errors import PSGLensError
 
-COMMANDS = ("info", "render", "synth", "convert", "stats", "agree", "report", "score",
+COMMANDS = ("info", "check", "render", "synth", "convert", "stats", "agree", "report", "score",
             "model", "explain", "gui", "demo")
 
 

@@ -195,6 +195,14 @@ def _report(hyp, study: Path, target: Path, quiet: bool) -> None:
           file=sys.stderr)
     for note in t.get("notices", []):
         print(f"note: {note}", file=sys.stderr)
+    check = t.get("input_check")
+    if check:
+        problems = check.get("problems", [])
+        for p in problems[:12]:
+            print(f"check: {p['sentence']}", file=sys.stderr)
+        if len(problems) > 12:
+            print(f"check: ... and {len(problems) - 12} more (psg-lens check {study} lists "
+                  "them all).", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

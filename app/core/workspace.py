@@ -433,8 +433,11 @@ class Workspace:
         epochs, probs = epochs[order], probs[order]
         breaks = np.flatnonzero(np.diff(epochs) != 1) + 1
         for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(epochs)]):
-            start, block = int(epochs[lo]), probs[lo:hi]
-            stages = block.argmax(axis=1).astype(np.int8)
+            start, block = int(epochs[lo]), probs[lo:hi].copy()
+            # a NaN row: the model looked and did not stage it (the input check refused it)
+            refused = np.isnan(block).any(axis=1)
+            block[refused] = 0.2
+            stages = np.where(refused, int(Stage.UNSCORED), block.argmax(axis=1)).astype(np.int8)
             self.session.update_model_run(run_id, start, block, stages)
             run.hypnogram.probabilities[start:start + len(block)] = block
             run.hypnogram.stages[start:start + len(block)] = stages

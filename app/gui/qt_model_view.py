@@ -141,6 +141,8 @@ class ModelView(QWidget, Subscriber):
         self.schedule()
 
     def refresh(self) -> None:
+        if self.ws.session.closed:
+            return  # a refresh queued before the study closed (e.g. a failed run quitting)
         spec, e = self.spec, self.ws.epoch
         self._update_text()
         if spec is None:

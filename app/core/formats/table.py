@@ -2,7 +2,8 @@
 
 Written columns: ``epoch`` (1-based), ``onset_sec``, ``clock_time`` (HH:MM:SS when the
 start time is known), ``stage`` (W/N1/N2/N3/REM/Artifact/Unscored), ``source``,
-``scorer``, ``confidence`` and ``p_W .. p_REM`` (when there are probabilities), after a
+``scorer``, ``confidence``, ``p_W .. p_REM`` (when there are probabilities) and ``note``
+(when any epoch has one: e.g. why the model did not stage it), after a
 comment line ``# psg-lens hypnogram; epoch_sec=30; start_time=ISO`` that keeps what the
 columns cannot. Reading needs only a stage column (``stage``, ``hypnogram`` or
 ``label``, any case); every other column is checked when present.
@@ -175,9 +176,12 @@ def read_table(path: Path, *, unknown: str = "raise", epoch_sec: float | None = 
                         "first is kept.")
     scorer = next((row[col["scorer"]] for _, row in rows if row[col["scorer"]]), "") \
         if scorers else ""
-    return make_hypnogram(path, stages, epoch_sec=epoch, warnings=warnings, start_time=start,
-                          probabilities=_probabilities(name, rows, col), sources=sources,
-                          scorer=scorer, meta=meta)
+    hyp = make_hypnogram(path, stages, epoch_sec=epoch, warnings=warnings, start_time=start,
+                         probabilities=_probabilities(name, rows, col), sources=sources,
+                         scorer=scorer, meta=meta)
+    if "note" in col:
+        hyp.notes = [row[col["note"]] for _, row in rows]
+    return hyp
 
 
 def _number(name: str, text: str, where: str) -> float:
@@ -249,9 +253,11 @@ def write_table(hyp: Hypnogram, path: Path, *, delimiter: str = ",",
     buf.write(head + "\n")
     w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
     header = ["epoch", "onset_sec", "clock_time", "stage", "source", "scorer", "confidence"]
-    w.writerow(header + (list(PROB_COLUMNS) if probs is not None else []))
+    notes = hyp.notes if hyp.notes is not None and any(hyp.notes) else None
+    w.writerow(header + (list(PROB_COLUMNS) if probs is not None else [])
+               + (["note"] if notes is not None else []))
     for i in range(hyp.n_epochs):
-        w.writerow(_row(hyp, probs, i))
+        w.writerow(_row(hyp, probs, i) + ([notes[i]] if notes is not None else []))
     write_text_atomic(Path(path), buf.getvalue())
 
 

@@ -97,6 +97,24 @@ class Bundle:
         return str(self.path) if self.path is not None else self.ref
 
     @property
+    def temperature(self) -> float:
+        """The calibration temperature from the card (1.0: uncalibrated)."""
+        return float(self.card.get("calibration", {}).get("temperature", 1.0))
+
+    @property
+    def feature_reference(self):
+        """The training statistics the input check compares epochs with, or None."""
+        from app.core.signals.features import FeatureReference
+
+        ref = self.card.get("input_check")
+        return FeatureReference.from_dict(ref) if isinstance(ref, dict) else None
+
+    @property
+    def validated_subsets(self) -> list[dict]:
+        """Channel subsets measured on held-out data (name, slots, accuracy, ...)."""
+        return list(self.card.get("metrics", {}).get("channel_subsets", {}).get("subsets", []))
+
+    @property
     def adapter_path(self) -> Path | None:
         adapter = self.card.get("adapter")
         return None if not adapter or self.path is None else self.path / adapter
@@ -276,6 +294,7 @@ def load_bundle(path: str | os.PathLike, *, check_tokenizer: bool = False,
                          "'{prompt}'.")
     if not isinstance(card["prompt"], str) or not card["prompt"].strip():
         raise ModelError(f"The model card of {path} has an empty prompt.")
+    _check_calibration(card, str(path))
     adapter = card.get("adapter")
     if adapter:
         _check_adapter(path, card, allow_download)
@@ -287,6 +306,24 @@ def load_bundle(path: str | os.PathLike, *, check_tokenizer: bool = False,
     if check_tokenizer:
         bundle.label_readout()
     return bundle
+
+
+def _check_calibration(card: dict, source: str) -> None:
+    cal = card.get("calibration", {})
+    if not isinstance(cal, dict):
+        raise ModelError(f"The model card of {source}: 'calibration' must be an object.")
+    t = cal.get("temperature", 1.0)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not (0.05 <= t <= 50):
+        raise ModelError(f"The model card of {source} has calibration temperature {t!r}; it "
+                         "must be a number between 0.05 and 50.")
+    ref = card.get("input_check")
+    if ref is not None:
+        slots = ref.get("slots") if isinstance(ref, dict) else None
+        if not isinstance(slots, dict) or not all(
+                isinstance(v, dict) and {"mean", "cov", "threshold"} <= set(v)
+                for v in slots.values()):
+            raise ModelError(f"The model card of {source} has an 'input_check' section that "
+                             "is not training statistics (slots with mean, cov, threshold).")
 
 
 def check_weights_folder(folder: Path) -> None:

@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -39,7 +40,11 @@ StopFn = Callable[[], bool]
 
 @dataclass
 class EpochBatchResult:
-    """What one batch produced: its epochs, their probabilities, and where time went."""
+    """What one batch produced: its epochs, their probabilities, and where time went.
+
+    A row of NaN probabilities is an epoch the model did not stage (the input check found
+    no usable EEG there); consumers store it as Unscored.
+    """
 
     epochs: np.ndarray            # (k,) epoch indices
     probabilities: np.ndarray     # (k, 5) float32 over W, N1, N2, N3, REM
@@ -104,15 +109,20 @@ class ScoreAccumulator:
         for k in self.timings:
             self.timings[k] += getattr(result, k)
 
-    def hypnogram(self, recording, *, scorer: str, meta: dict) -> Hypnogram:
+    def hypnogram(self, recording, *, scorer: str, meta: dict,
+                  not_staged: np.ndarray | None = None, notes: list[str] | None = None
+                  ) -> Hypnogram:
         done = ~np.isnan(self.probabilities).any(axis=1)
         stages = np.full(self.n_epochs, int(Stage.UNSCORED), np.int8)
         stages[done] = self.probabilities[done].argmax(axis=1)
+        if not_staged is not None and not_staged.size:
+            # looked at and refused (no usable EEG): no stage, and no fake confidence
+            self.probabilities[not_staged] = 1.0 / self.probabilities.shape[1]
         meta = {**meta, **{k: round(v, 4) for k, v in self.timings.items()},
                 "epochs_scored": int(done.sum())}
         return Hypnogram(stages, epoch_sec=recording.epoch_sec, start_time=recording.start_time,
                          probabilities=self.probabilities, source=Source.MODEL, scorer=scorer,
-                         meta=meta)
+                         meta=meta, notes=notes)
 
 
 class StageEngine:
@@ -161,16 +171,34 @@ class StageEngine:
             log.warning(text)
 
     # -- scoring -----------------------------------------------------------------------
+    def check_input(self, recording, sources: Sequence | Mapping | None = None):
+        """The input check of ``recording`` for this model's picture (a CheckReport)."""
+        from app.core.signals.quality import check_recording
+
+        if sources is None or isinstance(sources, Mapping):
+            sources = resolve_sources(recording, self.spec, sources)
+        return check_recording(recording, self.spec, sources,
+                               reference=self.bundle.feature_reference)
+
     def predict(self, recording, *, epochs: Sequence[int] | None = None,
                 progress: ProgressFn | None = None, should_stop: StopFn | None = None,
-                sources: Sequence | Mapping | None = None
+                sources: Sequence | Mapping | None = None, check: Any = True
                 ) -> Generator[EpochBatchResult, None, Hypnogram]:
         """Yield per-batch results; return (StopIteration.value) the study's Hypnogram.
 
         ``sources`` is either the Source per spec row (as from ``resolve_sources``) or a
         slot -> channel mapping overriding the automatic choice. Epochs not scored (not
         asked for, or after ``should_stop``) are Unscored with NaN probabilities.
+
+        ``check``: True runs the input check first (:mod:`app.core.signals.quality`), a
+        CheckReport uses that one, False skips it. With a check, a channel that fails in
+        an epoch is drawn as missing there, an epoch with no usable EEG is not staged (a
+        NaN row, then Unscored with a note), an epoch unlike the training data keeps its
+        stage with its confidence capped, and an inverted lead is drawn sign-flipped.
         """
+        from app.core.inference.calibration import apply_temperature
+        from app.core.signals.quality import NOT_STAGED, UNLIKE, temper
+
         spec = self.spec
         if abs(spec.epoch_sec - recording.epoch_sec) > 1e-9:
             raise ModelError(f"The model {self.name} reads {spec.epoch_sec:g}-s epochs but "
@@ -178,24 +206,49 @@ class StageEngine:
         idx = epoch_indices(recording, epochs)
         if sources is None or isinstance(sources, Mapping):
             sources = resolve_sources(recording, spec, sources)
+        sources = list(sources)
+        report = check if not isinstance(check, bool) else (
+            self.check_input(recording, sources) if check else None)
+        if report is not None and report.inverted:
+            sources = [dataclasses.replace(s, inverted=True)
+                       if s is not None and r.slot in report.inverted else s
+                       for r, s in zip(spec.rows, sources, strict=True)]
         missing = [r.slot for r, s in zip(spec.rows, sources) if s is None]
         if missing:
-            self._notice(f"{recording.path.name} has no channel for {', '.join(missing)}; "
-                         f"drawn as {spec.missing}, as the model was trained to expect.")
+            self._notice(describe_missing(recording.path.name, spec, sources,
+                                          self.bundle.validated_subsets))
+        status = report.status if report is not None else np.zeros(recording.n_epochs, np.int8)
+        refused = idx[status[idx] == NOT_STAGED]
+        staged = idx[status[idx] != NOT_STAGED]
         acc = ScoreAccumulator(recording.n_epochs)
         total, done, stopped = len(idx), 0, False
         if progress:
             progress(0, total)
-        renders = render_many(recording, spec, idx, sources=sources, batch_size=self.batch_size)
-        while done < total:
+        if refused.size:
+            done += refused.size
+            result = EpochBatchResult(refused, np.full((refused.size, 5), np.nan, np.float32),
+                                      done=done, total=total)
+            acc.add(result)
+            yield result
+        renders = render_many(recording, spec, staged, sources=sources,
+                              batch_size=self.batch_size)
+        k = 0
+        while k < staged.size:
             if should_stop is not None and should_stop():
                 stopped = True
                 break
             t0 = time.perf_counter()
             images = next(renders)
+            chunk = staged[k:k + len(images)]
+            if report is not None and report.unusable:
+                images = self._redraw_without(recording, images, chunk, sources, report)
             render_sec = time.perf_counter() - t0
-            chunk = idx[done:done + len(images)]
             probs, pre_sec, model_sec = self._probabilities(images, chunk)
+            probs = apply_temperature(probs, self.temperature)
+            unlike = status[chunk] == UNLIKE
+            if unlike.any():
+                probs[unlike] = temper(probs[unlike])
+            k += len(chunk)
             done += len(chunk)
             result = EpochBatchResult(chunk, probs, render_sec, model_sec, pre_sec, done, total)
             acc.add(result)
@@ -206,8 +259,29 @@ class StageEngine:
                 "render_spec": spec.name, "device": str(self.device),
                 "dtype": str(self.dtype).replace("torch.", ""), "stopped": stopped,
                 "notices": list(self.notices), "sources": [None if s is None else s.name
-                                                           for s in sources]}
-        return acc.hypnogram(recording, scorer=self.name, meta=meta)
+                                                           for s in sources],
+                "temperature": self.temperature}
+        if report is not None:
+            meta["input_check"] = report.to_dict()
+        return acc.hypnogram(recording, scorer=self.name, meta=meta, not_staged=refused,
+                             notes=report.epoch_notes() if report is not None else None)
+
+    @property
+    def temperature(self) -> float:
+        return self.bundle.temperature
+
+    def _redraw_without(self, recording, images, chunk, sources, report) -> np.ndarray:
+        """Epochs where a slot's channel failed the check, drawn with that row missing."""
+        from app.core.signals.render import render_epoch
+
+        rows = [r.slot for r in self.spec.rows]
+        images = np.array(images)
+        for j, e in enumerate(chunk):
+            bad = {slot for slot, m in report.unusable.items() if m[int(e)]}
+            if bad:
+                kept = [None if slot in bad else s for slot, s in zip(rows, sources)]
+                images[j] = render_epoch(recording, self.spec, int(e), kept)
+        return images
 
     def score(self, recording, **kw) -> Hypnogram:
         """Score every epoch (or ``epochs=``) and return the Hypnogram."""
@@ -273,3 +347,32 @@ class StageEngine:
             out = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         new = out[0, inputs["input_ids"].shape[1]:]
         return self.processor.tokenizer.decode(new, skip_special_tokens=True).strip()
+
+
+def describe_missing(study: str, spec, sources: Sequence, subsets: list[dict]) -> str:
+    """Which slots a study lacks, and what the card measured with what it has."""
+    labels = {r.slot: r.label for r in spec.rows}
+    missing = [r.slot for r, s in zip(spec.rows, sources) if s is None]
+    present = {r.slot for r, s in zip(spec.rows, sources) if s is not None}
+    text = (f"{study} has no channel for {', '.join(labels[m] for m in missing)}; those rows "
+            f"are drawn {spec.missing}, as the model was trained to expect.")
+    best = _closest_subset(present, subsets)
+    if best is None:
+        return text + " The model card has no measurement with this set of channels."
+    full = next((s for s in subsets if s.get("name") == "every channel"), None)
+    text += (f" With {best['name']} the model's accuracy on held-out nights was "
+             f"{best['accuracy']:.2f}")
+    if full is not None and full is not best:
+        text += f" (every channel: {full['accuracy']:.2f})"
+    data = best.get("data", "")
+    return text + (f"; measured on {data}." if data else ".")
+
+
+def _closest_subset(present: set[str], subsets: list[dict]) -> dict | None:
+    """The measured subset equal to ``present``, else the largest one inside it."""
+    usable = [s for s in subsets if "slots" in s and "accuracy" in s]
+    exact = [s for s in usable if set(s["slots"]) == present]
+    if exact:
+        return exact[0]
+    inside = [s for s in usable if set(s["slots"]) <= present]
+    return max(inside, key=lambda s: len(s["slots"])) if inside else None

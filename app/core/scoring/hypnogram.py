@@ -60,6 +60,8 @@ class Hypnogram:
         Per-epoch :class:`Source`; defaults to ``source`` for scored epochs.
     scorer : str
         Who scored it (a technician id, a model bundle id, a file name).
+    notes : list of str, optional
+        One sentence per epoch ("" for none), e.g. why the model did not stage it.
     """
 
     stages: np.ndarray
@@ -70,6 +72,7 @@ class Hypnogram:
     scorer: str = ""
     source: Source = Source.IMPORTED
     meta: dict = field(default_factory=dict)
+    notes: list[str] | None = None
 
     def __post_init__(self) -> None:
         stages = np.asarray(self.stages)
@@ -96,6 +99,11 @@ class Hypnogram:
             self.sources = np.asarray(self.sources, dtype=np.int8)
             if self.sources.shape != stages.shape:
                 raise HypnogramError("There must be one source per epoch.")
+        if self.notes is not None:
+            self.notes = [str(n) for n in self.notes]
+            if len(self.notes) != len(stages):
+                raise HypnogramError(f"There must be one note per epoch ({len(stages)}), "
+                                     f"not {len(self.notes)}.")
 
     # -- constructors -----------------------------------------------------------------
     @classmethod
@@ -157,7 +165,8 @@ class Hypnogram:
                       probabilities=None if self.probabilities is None
                       else self.probabilities.copy(),
                       sources=self.sources.copy(), scorer=self.scorer, source=self.source,
-                      meta=dict(self.meta))
+                      meta=dict(self.meta),
+                      notes=None if self.notes is None else list(self.notes))
         fields.update(changes)
         return Hypnogram(**fields)
 
@@ -179,7 +188,8 @@ class Hypnogram:
         sl = slice(start_epoch, stop)
         return self.copy(stages=self.stages[sl].copy(), sources=self.sources[sl].copy(),
                          probabilities=None if self.probabilities is None
-                         else self.probabilities[sl].copy(), start_time=start_time)
+                         else self.probabilities[sl].copy(), start_time=start_time,
+                         notes=None if self.notes is None else self.notes[sl])
 
     def resample(self, epoch_sec: float) -> Hypnogram:
         """Change the epoch length.
@@ -200,7 +210,9 @@ class Hypnogram:
             k = int(round(k))
             probs = None if self.probabilities is None else np.repeat(self.probabilities, k, 0)
             return self.copy(stages=np.repeat(self.stages, k), epoch_sec=epoch_sec,
-                             sources=np.repeat(self.sources, k), probabilities=probs)
+                             sources=np.repeat(self.sources, k), probabilities=probs,
+                             notes=None if self.notes is None
+                             else [n for n in self.notes for _ in range(k)])
         if not np.isclose(ratio, round(ratio)):
             raise HypnogramError(f"{self.epoch_sec:g}-s epochs cannot be merged into "
                                  f"{epoch_sec:g}-s epochs evenly.")
@@ -215,7 +227,11 @@ class Hypnogram:
         srcs = self.sources[: n * k].reshape(n, k).max(axis=1)
         probs = (None if self.probabilities is None else
                  self.probabilities[: n * k].reshape(n, k, -1).mean(axis=1))
-        return self.copy(stages=out, epoch_sec=epoch_sec, sources=srcs, probabilities=probs)
+        notes = None if self.notes is None else [
+            " ".join(dict.fromkeys(n for n in self.notes[i * k:(i + 1) * k] if n))
+            for i in range(n)]
+        return self.copy(stages=out, epoch_sec=epoch_sec, sources=srcs, probabilities=probs,
+                         notes=notes)
 
     def align(self, recording_start: dt.datetime | None, recording_duration_sec: float,
               *, offset_sec: float | None = None) -> Hypnogram:
@@ -248,8 +264,12 @@ class Hypnogram:
         if probs is not None:
             probs[dst_lo:dst_lo + n] = self.probabilities[src_lo:src_lo + n]
             probs[probs.sum(axis=1) == 0] = 0.2  # padded epochs: no information
+        notes = None
+        if self.notes is not None:
+            notes = [""] * n_rec
+            notes[dst_lo:dst_lo + n] = self.notes[src_lo:src_lo + n]
         return self.copy(stages=stages, sources=sources, probabilities=probs,
-                         start_time=recording_start)
+                         start_time=recording_start, notes=notes)
 
     def check_length(self, n_epochs: int, *, name: str = "The hypnogram") -> None:
         """Raise a clear error when the epoch count does not match a study's."""

@@ -33,6 +33,7 @@ class Source:
     plus: str           # channel name in the file
     minus: str | None = None
     quality: str = "exact"   # exact | substitute | derived | guessed | user
+    inverted: bool = False   # drawn with its sign flipped (the input check found it inverted)
 
     @property
     def is_derived(self) -> bool:

@@ -186,8 +186,8 @@ class Recording:
     def _fix_unit_mistakes(self) -> None:
         """Rescale channels whose header unit is off by 1000x or 10^6x (see _PLAUSIBLE_UV)."""
         for ch in self.channels:
-            if not ch.is_electrophysiology or ch.sfreq <= 0:
-                continue
+            if not ch.is_electrophysiology or ch.sfreq < 20:
+                continue  # slow channels are envelopes or levels: their spread says nothing
             r = self._robust_rms(ch)
             if not np.isfinite(r) or r <= 0 or _PLAUSIBLE_UV[0] <= r <= _PLAUSIBLE_UV[1]:
                 continue
@@ -252,6 +252,18 @@ class Recording:
                    override: Mapping[str, str] | None = None) -> dict[str, Source | None]:
         return fill_slots(slot_keys, self.ch_names, override)
 
+    def physical_range(self, name: str) -> tuple[float, float] | None:
+        """The (min, max) a channel's samples can take, microvolts; None when unknown.
+
+        Samples at these values are clipped: the amplifier or the export ran out of range.
+        """
+        ch = self.channel(name)
+        if not isinstance(self._reader, EdfFile):
+            return None
+        sig = self._reader.signals[ch.index]
+        k = self._scale[ch.name]
+        return sig.phys_min * k, sig.phys_max * k
+
     def annotations(self) -> list[tuple[float, float, str]]:
         if isinstance(self._reader, EdfFile):
             return self._reader.annotations()
@@ -287,6 +299,8 @@ class Recording:
                     raise ChannelError(f"Cannot subtract {minus.name} ({minus.sfreq:g} Hz) "
                                        f"from {plus.name} ({plus.sfreq:g} Hz): rates differ.")
                 data = data - self._read(minus, t0, t1)
+            if src.inverted:
+                data = -data
             out[src.name] = Signal(src.name, data, plus.sfreq, plus.unit)
         return out
 
