@@ -1,4 +1,4 @@
-"""``python -m training {build,finetune,evaluate,export,all} CONFIG.json``.
+"""``python -m training {build,finetune,export,calibrate,evaluate,all} CONFIG.json``.
 
 One JSON config drives every step (see ``training/configs/``): its ``cache`` section
 is :class:`training.cache.CacheArgs`, ``finetune`` is
@@ -65,15 +65,26 @@ def cmd_evaluate(cfg: dict) -> None:
     main(_dataclass(EvaluateArgs, cfg["evaluate"], "evaluate"))
 
 
+def cmd_calibrate(cfg: dict) -> None:
+    from training.calibrate import CalibrateArgs, main
+
+    if "calibrate" not in cfg:
+        print("no 'calibrate' section in the config: the bundle keeps temperature 1 and "
+              "no input-check statistics")
+        return
+    main(_dataclass(CalibrateArgs, cfg["calibrate"], "calibrate"))
+
+
 def cmd_export(cfg: dict) -> None:
     from training.export import ExportArgs, main
 
     main(_dataclass(ExportArgs, cfg["export"], "export"))
 
 
-# "all" runs them in this order: evaluate writes its metrics into the exported card
+# "all" runs them in this order: calibrate and evaluate write into the exported card, and
+# evaluate scores with the calibration and the input check the app will use
 COMMANDS = {"build": cmd_build, "finetune": cmd_finetune, "export": cmd_export,
-            "evaluate": cmd_evaluate}
+            "calibrate": cmd_calibrate, "evaluate": cmd_evaluate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,8 @@ class EvaluateArgs:
     yasa: bool = True
     update_card: bool = True
     output_json: str | None = None
+    # more held-out sets scored the same way, e.g. {"clean-aasm": {"type": "synthetic", ...}}
+    extra_sets: dict = field(default_factory=dict)
 
 
 def _test_refs(cache_dir: str, split: str):
@@ -53,19 +55,10 @@ def _table(name: str, a: dict) -> str:
     return "\n".join(lines)
 
 
-def main(args: EvaluateArgs) -> dict:
-    from app.core.inference.bundle import load_bundle
-    from app.core.inference.engine import StageEngine
+def _score_refs(refs, engine, yasa_engine) -> tuple[dict, dict, dict, int]:
+    """Score studies with the model (+ smoothing) and YASA; pooled metrics per scorer."""
     from app.core.inference.smoothing import smooth_hypnogram
 
-    bundle = load_bundle(args.bundle)
-    engine = StageEngine(bundle, device=args.device, batch_size=args.batch_size)
-    yasa_engine = None
-    if args.yasa:
-        from app.core.inference.yasa_engine import YasaEngine
-
-        yasa_engine = YasaEngine()
-    refs = _test_refs(args.cache_dir, args.split)[: args.max_subjects]
     truth_all, pred_all = [], {"model": [], "model+smoothing": [], "yasa": []}
     yasa_truth = []
     per_subject = {}
@@ -92,32 +85,68 @@ def main(args: EvaluateArgs) -> dict:
                 yasa_truth.append(truth)
             except Exception as err:  # a montage YASA cannot read: say so, keep going
                 row["yasa"] = {"error": str(err)}
+        row["montage"] = ref.params.get("montage", "")
         per_subject[ref.subject_id] = row
-        print(f"{ref.subject_id}: " + "  ".join(
-            f"{k} kappa {v['kappa']:.3f}" for k, v in row.items() if "kappa" in v))
+        print(f"{ref.subject_id} ({row['montage']}): " + "  ".join(
+            f"{k} kappa {v['kappa']:.3f}" for k, v in row.items()
+            if isinstance(v, dict) and "kappa" in v))
     truth = np.concatenate(truth_all)
     overall = {k: agreement(truth, np.concatenate(v)).to_dict()
                for k, v in pred_all.items() if v and k != "yasa"}
     if pred_all["yasa"]:
         overall["yasa"] = agreement(np.concatenate(yasa_truth),
                                     np.concatenate(pred_all["yasa"])).to_dict()
-    print(f"\n{len(refs)} held-out subjects ({args.split}), {truth.size} epochs")
+    return overall, per_subject, timing, int(truth.size)
+
+
+def _card_entry(data: str, n_subjects: int, n_epochs: int, overall: dict) -> dict:
+    return {"data": data, "n_subjects": n_subjects, "n_epochs": n_epochs,
+            **{k: {m: v[m] for m in ("accuracy", "macro_f1", "kappa", "f1", "confusion")}
+               for k, v in overall.items()}}
+
+
+def main(args: EvaluateArgs) -> dict:
+    from app.core.inference.bundle import load_bundle
+    from app.core.inference.engine import StageEngine
+    from training.datasets import find_studies
+
+    bundle = load_bundle(args.bundle)
+    engine = StageEngine(bundle, device=args.device, batch_size=args.batch_size)
+    yasa_engine = None
+    if args.yasa:
+        from app.core.inference.yasa_engine import YasaEngine
+
+        yasa_engine = YasaEngine()
+    refs = _test_refs(args.cache_dir, args.split)[: args.max_subjects]
+    overall, per_subject, timing, n = _score_refs(refs, engine, yasa_engine)
+    print(f"\n{len(refs)} held-out subjects ({args.split}), {n} epochs")
     for k, v in overall.items():
         print(_table(k, v))
     print(f"time: model {timing['model']:.1f} s, yasa {timing['yasa']:.1f} s")
     result = {"data": f"{len(refs)} held-out {args.split} subjects of {args.cache_dir}",
               "subjects": [r.subject_id for r in refs], "overall": overall,
-              "per_subject": per_subject, "seconds": timing}
+              "per_subject": per_subject, "seconds": timing, "extra_sets": {}}
+    for name, source in args.extra_sets.items():
+        extra = find_studies(source)
+        o, per, tm, m = _score_refs(extra, engine, yasa_engine)
+        data = f"{len(extra)} {name} nights ({source.get('type')}, seeds from " \
+               f"{source.get('seed')}, never trained on)"
+        print(f"\n{data}, {m} epochs")
+        for k, v in o.items():
+            print(_table(k, v))
+        result["extra_sets"][name] = {"data": data, "overall": o, "per_subject": per,
+                                      "n_epochs": m, "n_subjects": len(extra)}
     if args.output_json:
         Path(args.output_json).write_text(json.dumps(result, indent=2))
     if args.update_card:
         card_path = Path(args.bundle) / "model_card.json"
         card = json.loads(card_path.read_text())
         key = "held_out_synthetic" if card.get("synthetic_only") else f"held_out_{args.split}"
-        card.setdefault("metrics", {})[key] = {
-            "data": result["data"], "n_subjects": len(refs), "n_epochs": int(truth.size),
-            **{k: {m: v[m] for m in ("accuracy", "macro_f1", "kappa", "f1", "confusion")}
-               for k, v in overall.items()}}
+        metrics = card.setdefault("metrics", {})
+        metrics[key] = _card_entry(result["data"], len(refs), n, overall)
+        for name, e in result["extra_sets"].items():
+            metrics[f"{key}_{name}"] = _card_entry(e["data"], e["n_subjects"], e["n_epochs"],
+                                                   e["overall"])
         tmp = card_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(card, indent=2) + "\n")
         tmp.replace(card_path)

@@ -64,15 +64,41 @@ def run_info(args: argparse.Namespace) -> int:
     norm = d["image_normalisation"] or {}
     if norm:
         print(f"  normalisation:   mean {norm.get('mean')}, std {norm.get('std')}")
+    metrics = dict(d["metrics"] or {})
+    subsets = metrics.pop("channel_subsets", None)
+    real = metrics.pop("real_recordings", None)
+    d["metrics"] = metrics
     for label, key in (("training data", "training_data"), ("metrics", "metrics"),
                        ("intended use", "intended_use"), ("limitations", "limitations"),
                        ("licence", "licence")):
         text = _fmt(d[key])
         print(f"  {label}:{text}" if text.startswith("\n") else f"  {label + ':':<16} {text}")
+    _print_validation(bundle.card.get("calibration"), subsets, real)
     if d["synthetic_only"]:
         print("  NOTE: trained on synthetic signals only. It demonstrates the software; it "
               "is not validated on real patients and must not be used for diagnosis.")
     return 0
+
+
+def _print_validation(cal: dict | None, subsets: dict | None, real: dict | None) -> None:
+    """Calibration, channel subsets and real-recording figures, as tables."""
+    if cal:
+        print(f"  calibration:     temperature {cal['temperature']:.3f} ({cal.get('method', '')}); "
+              f"expected calibration error {cal['ece_before']:.3f} -> {cal['ece_after']:.3f}")
+        print(f"                   fitted on {cal.get('fitted_on', '?')}; measured on "
+              f"{cal.get('measured_on', '?')}")
+    if subsets:
+        rows = subsets.get("subsets", [])
+        if rows:
+            print(f"  channel subsets: {rows[0].get('data', '')}")
+            for r in rows:
+                print(f"    {r['name']:<62} acc {r['accuracy']:.3f}  kappa {r['kappa']:.3f}")
+        for m, v in subsets.get("montages_as_recorded", {}).items():
+            print(f"    montage {m:<54} acc {v['accuracy']:.3f}  (n={v['n_epochs']})")
+    if real:
+        print(f"  real recordings: {real.get('note', '')}")
+        for r in real.get("recordings", []):
+            print(f"    {r['recording']}: {r['result']}")
 
 
 def _synthetic_recording(folder: Path):

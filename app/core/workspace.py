@@ -25,7 +25,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +108,7 @@ class RunInfo:
     spec: RenderSpec | None
     meta: dict
     hypnogram: Hypnogram
+    _notes: list[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -116,6 +117,38 @@ class RunInfo:
     @property
     def n_done(self) -> int:
         return int(np.sum(self.hypnogram.stages >= 0))
+
+    def epoch_note(self, epoch: int) -> str:
+        """What the input check said about this epoch ("" when nothing)."""
+        if self._notes is None:
+            check = self.meta.get("input_check")
+            if not check:
+                self._notes = []
+            else:
+                from app.core.signals.quality import CheckReport
+
+                try:
+                    self._notes = CheckReport.from_dict(check).epoch_notes()
+                except (KeyError, TypeError, ValueError):  # a record of another length
+                    self._notes = []
+        return self._notes[epoch] if 0 <= epoch < len(self._notes) else ""
+
+    def check_summary(self) -> str:
+        """The input check's one-line verdict for this run ("" without a check)."""
+        check = self.meta.get("input_check")
+        if not check:
+            return ""
+        problems = check.get("problems", [])
+        if not problems:
+            return "Input check: no problems found."
+        from app.core.signals.quality import NOT_STAGED, UNLIKE, CheckReport
+
+        try:
+            status = CheckReport.from_dict(check).status
+        except (KeyError, TypeError, ValueError):
+            return f"Input check: {len(problems)} problem(s)."
+        return (f"Input check: {len(problems)} problem(s); {int((status == NOT_STAGED).sum())} "
+                f"epoch(s) not staged, {int((status == UNLIKE).sum())} with low confidence.")
 
 
 @dataclass

@@ -222,11 +222,18 @@ class Controller(QObject):
         meta = {"bundle": info.get("bundle", ""), "engine": info.get("kind", "vlm"),
                 "synthetic_only": bool(info.get("synthetic_only")),
                 "range": None if epochs is None else [min(epochs), max(epochs)]}
+        if info.get("input_check"):
+            meta["input_check"] = info["input_check"]
         try:
             job["run_id"] = job["ws"].start_run(info["name"], spec, meta)
         except PSGLensError as err:
             self.worker.cancel(job_id)
             self.error.emit(str(err))
+            return
+        summary = job["ws"].run(job["run_id"]).check_summary()
+        if summary and "no problems" not in summary:
+            self.message.emit(summary + " The model view shows the sentence for each epoch; "
+                              "psg-lens check lists them all.")
 
     def _on_batch(self, job_id: int, epochs, probs, done: int, total: int, rate: float) -> None:
         job = self._job(job_id)

@@ -7,6 +7,8 @@ A saliency heatmap, when one exists for the epoch, is painted over it.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter
@@ -175,9 +177,14 @@ class ModelView(QWidget, Subscriber):
         low = st >= 0 and conf < ws.low_confidence
         conf_text = "-" if st < 0 else (f"<b style='color:{self.theme.mark_low}'>{conf:.0%} "
                                         "(low)</b>" if low else f"{conf:.0%}")
+        note = run.epoch_note(e)
+        if st < 0 and note:
+            conf_text = "model did not stage it"
+        warn = (f"<br><span style='color:{self.theme.mark_low}'>&#9888; {html.escape(note)}"
+                "</span>") if note else ""
         self.summary.setText(f"Model: {chip(st, colors)} &nbsp;·&nbsp; Technician: {tech}"
                              f" &nbsp;·&nbsp; Confidence: {conf_text}<br>"
-                             f"<span style='color:{self.theme.muted}'>{run.label}</span>")
+                             f"<span style='color:{self.theme.muted}'>{run.label}</span>{warn}")
 
     def _update_heat(self) -> None:
         ex = self.ws.explanation_for()

@@ -290,11 +290,17 @@ class _Worker(_Signals):
                 "spec_json": spec.to_json() if spec is not None else None,
                 "synthetic_only": bool(getattr(bundle, "card", {}).get("synthetic_only"))
                 if bundle is not None else False}
+        rec = Recording.open(job.study)
+        kw = {}
+        if hasattr(engine, "check_input"):  # the input check first: its verdicts go with the run
+            self.status.emit("Checking the channels…")
+            report = engine.check_input(rec, job.channel_map or None)
+            info["input_check"] = report.to_dict()
+            kw["check"] = report
         self.started.emit(job.job_id, info)
         self.status.emit(f"Scoring with {engine.name}…")
-        rec = Recording.open(job.study)
         gen = engine.predict(rec, epochs=job.epochs, should_stop=job.stop.is_set,
-                             sources=job.channel_map or None)
+                             sources=job.channel_map or None, **kw)
         t0, done = time.perf_counter(), 0
         while True:
             try:

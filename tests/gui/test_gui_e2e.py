@@ -491,3 +491,47 @@ def test_quit_after_fails_when_the_model_run_fails(qapp, study, settings, capsys
     rc = run_gui(study, settings=settings, engine_factory=lambda r: FakeEngine(r, fail_after=8),
                  run_model=True, quit_after=0)
     assert rc == 1 and "model run failed: " in capsys.readouterr().out
+
+
+def test_input_check_runs_before_the_model_and_its_verdicts_stay_with_the_run(
+        qtbot, make_window, tmp_path_factory, tmp_path, monkeypatch):
+    """No usable EEG in epochs 2-3: the GUI run does not stage them, says why in the model
+    view, and the verdict is in the session (it survives reopening)."""
+    pytest.importorskip("transformers")
+    from conftest import write_edf
+    from models import cached, full_bundle
+
+    from app.core.synth import synthesize
+    from app.core.workspace import Workspace
+    from app.gui.workers import default_engine_factory
+
+    study = synthesize(np.resize([0, 2, 2, 3, 4], 8), seed=2, sfreq=100.0)
+    sigs = {c.name: (c.data.astype(float), c.sfreq) for c in study.channels}
+    for name in ("F4-M1", "C4-M1", "O2-M1"):
+        sigs[name][0][2 * 3000:4 * 3000] = 5.0  # flat EEG
+    path = write_edf(tmp_path / "flat.edf", sigs)
+    bundle = cached(full_bundle, tmp_path_factory)
+    monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "config"))
+    w = make_window(Settings(default_bundle=str(bundle), device="cpu", batch_size=4),
+                    default_engine_factory)
+    seen: list[str] = []
+    w.c.message.connect(seen.append)
+    w.c.open_study(path)
+    ws = w.c.workspace
+    assert run_model_unless_done(w.c)
+    wait_idle(qtbot, w, timeout=60000)
+    assert errors(w) == []
+    stages = ws.model.stages
+    assert (stages[2:4] == Stage.UNSCORED).all() and (stages[[0, 1, 4, 5, 6, 7]] >= 0).all()
+    assert np.allclose(ws.model.probabilities[2:4], 0.2)
+    ws.set_epoch(2)
+    qtbot.waitUntil(lambda: "did not stage" in w.study_view.model_view.summary.text())
+    assert "F4-M1 is flat" in w.study_view.model_view.summary.text()
+    assert any("2 epoch(s) not staged" in m for m in seen)
+    w.c.close_study()
+    again = Workspace.open(path)
+    try:
+        assert "No usable EEG" in again.active_run.epoch_note(3)
+        assert again.active_run.epoch_note(0) == ""
+    finally:
+        again.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import write_edf
 
 from app.core.signals.features import FeatureReference, epoch_features
 from app.core.signals.quality import (
@@ -19,7 +20,6 @@ from app.core.signals.quality import (
 from app.core.signals.recording import Recording
 from app.core.signals.render_spec import RenderSpec
 from app.core.synth import synthesize
-from conftest import write_edf
 
 SF = 128.0
 N_EP = 24

@@ -59,6 +59,13 @@ def tiny_config(name: str, tmp: Path, base: Path | None, arch: str = "llava") ->
               output_dir=str(tmp / "bundle"))
     ev.update(bundle=str(tmp / "bundle"), cache_dir=str(tmp / "cache"), yasa=False,
               max_subjects=1, batch_size=8, output_json=str(tmp / "evaluation.json"))
+    for k, src in ev.get("extra_sets", {}).items():  # the same kind of set, one short night
+        ev["extra_sets"][k] = {**src, "n_subjects": 1, "hours": 0.1, "sfreq": 100.0}
+    if "calibrate" in cfg:
+        cfg["calibrate"].update(bundle=str(tmp / "bundle"), cache_dir=str(tmp / "cache"),
+                                batch_size=8, feature_subjects=2, subset_subjects=1,
+                                subset_epochs=6, reliability_png=str(tmp / "rel.png"),
+                                output_json=str(tmp / "calibration.json"))
     text = json.dumps(cfg)
     for real in ("build/", "resources/"):  # never touch the real outputs
         assert f'"{real}' not in text, f"{name}: an output path still points into {real}"
@@ -83,6 +90,17 @@ def run_and_check(path: Path, tmp: Path) -> dict:
     assert card["synthetic_only"] == shipped["export"]["synthetic_only"]
     metrics = card["metrics"]["held_out_synthetic" if card["synthetic_only"] else "held_out_test"]
     assert {"model", "model+smoothing"} <= set(metrics) and metrics["n_subjects"] == 1
+    for k in shipped["evaluate"].get("extra_sets", {}):
+        key = ("held_out_synthetic" if card["synthetic_only"] else "held_out_test") + f"_{k}"
+        assert card["metrics"][key]["n_subjects"] == 1
+    if "calibrate" in shipped:
+        cal = card["calibration"]
+        assert 0.25 <= cal["temperature"] <= 10 and 0 <= cal["ece_after"] <= 1
+        assert (tmp / "rel.png").stat().st_size > 1000
+        subsets = card["metrics"]["channel_subsets"]["subsets"]
+        assert [s["name"] for s in subsets][0] == "every channel"
+        assert all(0 <= s["accuracy"] <= 1 and s["slots"] for s in subsets)
+        assert bundle.feature_reference is not None and bundle.temperature == cal["temperature"]
     return card
 
 

