@@ -57,11 +57,24 @@ class CacheArgs:
 
 
 def spec_from_config(value: dict | str) -> RenderSpec:
+    """A preset with overrides (``row_overrides``: slot -> RowSpec fields), a spec dict or
+    a spec file."""
+    import dataclasses
+
     if isinstance(value, str):
         return RenderSpec.load(value)
     value = dict(value)
     preset = value.pop("preset", None)
-    return RenderSpec.preset(preset, **value) if preset else RenderSpec.from_dict(value)
+    rows = value.pop("row_overrides", {})
+    spec = RenderSpec.preset(preset, **value) if preset else RenderSpec.from_dict(value)
+    unknown = sorted(set(rows) - {r.slot for r in spec.rows})
+    if unknown:
+        raise ValueError(f"row_overrides name slot(s) {', '.join(unknown)} that the spec "
+                         f"has no row for ({', '.join(r.slot for r in spec.rows)}).")
+    if rows:
+        spec = dataclasses.replace(spec, rows=tuple(
+            dataclasses.replace(r, **rows.get(r.slot, {})) for r in spec.rows))
+    return spec
 
 
 def split_subjects(subjects: list[str], val_fraction: float, test_fraction: float,

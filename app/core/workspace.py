@@ -109,6 +109,7 @@ class RunInfo:
     meta: dict
     hypnogram: Hypnogram
     _notes: list[str] | None = field(default=None, repr=False, compare=False)
+    _refused: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -118,20 +119,30 @@ class RunInfo:
     def n_done(self) -> int:
         return int(np.sum(self.hypnogram.stages >= 0))
 
+    def _check(self):
+        check = self.meta.get("input_check")
+        if not check:
+            return None
+        from app.core.signals.quality import CheckReport
+
+        try:
+            return CheckReport.from_dict(check)
+        except (KeyError, TypeError, ValueError):  # a record of another length: ignore it
+            return None
+
     def epoch_note(self, epoch: int) -> str:
         """What the input check said about this epoch ("" when nothing)."""
         if self._notes is None:
-            check = self.meta.get("input_check")
-            if not check:
-                self._notes = []
-            else:
-                from app.core.signals.quality import CheckReport
-
-                try:
-                    self._notes = CheckReport.from_dict(check).epoch_notes()
-                except (KeyError, TypeError, ValueError):  # a record of another length
-                    self._notes = []
+            report = self._check()
+            self._notes = report.epoch_notes() if report is not None else []
+            self._refused = (np.flatnonzero(report.status == 3) if report is not None
+                             else np.zeros(0, np.int64))
         return self._notes[epoch] if 0 <= epoch < len(self._notes) else ""
+
+    def refused_epochs(self) -> np.ndarray:
+        """Epochs the model looked at and did not stage (no usable EEG)."""
+        self.epoch_note(0)
+        return self._refused
 
     def check_summary(self) -> str:
         """The input check's one-line verdict for this run ("" without a check)."""
@@ -489,7 +500,10 @@ class Workspace:
         if run is None:
             return np.full(self.n_epochs, np.nan)
         conf = run.hypnogram.probabilities.max(axis=1).astype(float)
-        return np.where(run.hypnogram.stages >= 0, conf, np.nan)
+        conf = np.where(run.hypnogram.stages >= 0, conf, np.nan)
+        refused = run.refused_epochs()
+        conf[refused[refused < conf.size]] = 0.0  # not staged: the least confident of all
+        return conf
 
     def low_confidence_epochs(self) -> np.ndarray:
         with np.errstate(invalid="ignore"):

@@ -131,6 +131,8 @@ def _report_and_quit(window, study, seconds: float, failed: list[str], job: int 
         run = ws.runs[-1] if ws is not None and ws.runs else None
         print(f"model run: {run.bundle_id if run else None} scored "
               f"{run.n_done if run else 0} of {ws.n_epochs if ws else 0} epochs", flush=True)
+        if run is not None and run.check_summary():
+            print(run.check_summary(), flush=True)
         state["running"] = False
         close_when_done()
 

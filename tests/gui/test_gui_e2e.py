@@ -524,6 +524,7 @@ def test_input_check_runs_before_the_model_and_its_verdicts_stay_with_the_run(
     stages = ws.model.stages
     assert (stages[2:4] == Stage.UNSCORED).all() and (stages[[0, 1, 4, 5, 6, 7]] >= 0).all()
     assert np.allclose(ws.model.probabilities[2:4], 0.2)
+    assert {2, 3} <= set(ws.low_confidence_epochs().tolist())  # U jumps to them
     ws.set_epoch(2)
     qtbot.waitUntil(lambda: "did not stage" in w.study_view.model_view.summary.text())
     assert "F4-M1 is flat" in w.study_view.model_view.summary.text()

@@ -34,6 +34,7 @@ class Source:
     minus: str | None = None
     quality: str = "exact"   # exact | substitute | derived | guessed | user
     inverted: bool = False   # drawn with its sign flipped (the input check found it inverted)
+    gain: float = 1.0        # drawn scaled (a row read relative to the night, see levels.py)
 
     @property
     def is_derived(self) -> bool:

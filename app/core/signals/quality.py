@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -182,6 +182,8 @@ def check_recording(recording, spec, sources: list | None = None, *,
     from app.core.signals.render import resolve_sources
 
     sources = resolve_sources(recording, spec) if sources is None else list(sources)
+    # the check judges physical microvolts, not a row's drawing gain
+    sources = [None if s is None else replace(s, gain=1.0) for s in sources]
     n_ep, ep = recording.n_epochs, recording.epoch_sec
     report = CheckReport(n_ep, ep)
     rows = list(spec.rows)

@@ -301,6 +301,8 @@ class Recording:
                 data = data - self._read(minus, t0, t1)
             if src.inverted:
                 data = -data
+            if src.gain != 1.0:
+                data = data * src.gain
             out[src.name] = Signal(src.name, data, plus.sfreq, plus.unit)
         return out
 

@@ -359,9 +359,23 @@ def window_bounds(spec: RenderSpec, epoch: int) -> tuple[float, float]:
 
 
 def resolve_sources(recording, spec: RenderSpec, override: dict | None = None) -> list:
-    """The Source filling each row of ``spec`` in ``recording`` (None where missing)."""
+    """The Source filling each row of ``spec`` in ``recording`` (None where missing).
+
+    Rows drawn relative to the night (``night_reference_uv``) get their gain here, so
+    every caller draws the same picture (:mod:`app.core.signals.levels`).
+    """
+    import dataclasses
+
+    from app.core.signals.levels import night_gain
+
     filled = recording.fill_slots([r.slot for r in spec.rows], override)
-    return [filled[r.slot] for r in spec.rows]
+    out = []
+    for r in spec.rows:
+        src = filled[r.slot]
+        if src is not None and r.night_reference_uv:
+            src = dataclasses.replace(src, gain=night_gain(recording, src, r))
+        out.append(src)
+    return out
 
 
 def extract(recording, spec: RenderSpec, epoch: int, sources: list | None = None

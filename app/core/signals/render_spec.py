@@ -43,6 +43,9 @@ class RowSpec:
     highpass_hz: float | None = 0.3
     lowpass_hz: float | None = 35.0
     color: tuple[int, int, int] = (16, 24, 112)
+    # None: physical microvolts. A number: drawn so the recording's 90th percentile of
+    # per-epoch rms reads as this many uV rms (chin tone relative to the night; levels.py)
+    night_reference_uv: float | None = None
 
     @classmethod
     def for_slot(cls, slot: str, **overrides) -> RowSpec:
@@ -135,6 +138,8 @@ class RenderSpec:
                 raise bad(f"row kind {r.kind!r} must be one of {', '.join(KIND_DEFAULTS)}.")
             if r.full_scale_uv <= 0:
                 raise bad(f"row {r.slot} full_scale_uv must be positive.")
+            if r.night_reference_uv is not None and not r.night_reference_uv > 0:
+                raise bad(f"row {r.slot} night_reference_uv must be positive or null.")
 
     # -- presets ----------------------------------------------------------------------
     @classmethod
