@@ -224,6 +224,8 @@ class Controller(QObject):
                 "range": None if epochs is None else [min(epochs), max(epochs)]}
         if info.get("input_check"):
             meta["input_check"] = info["input_check"]
+        if info.get("missing"):
+            meta["missing"] = info["missing"]  # which rows are dashed, and what that costs
         try:
             job["run_id"] = job["ws"].start_run(info["name"], spec, meta)
         except PSGLensError as err:

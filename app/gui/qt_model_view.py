@@ -182,9 +182,13 @@ class ModelView(QWidget, Subscriber):
             conf_text = "model did not stage it"
         warn = (f"<br><span style='color:{self.theme.mark_low}'>&#9888; {html.escape(note)}"
                 "</span>") if note else ""
+        missing = run.meta.get("missing", "")
+        missing = (f"<br><span style='color:{self.theme.muted}'>{html.escape(missing)}</span>"
+                   if missing else "")
         self.summary.setText(f"Model: {chip(st, colors)} &nbsp;·&nbsp; Technician: {tech}"
                              f" &nbsp;·&nbsp; Confidence: {conf_text}<br>"
-                             f"<span style='color:{self.theme.muted}'>{run.label}</span>{warn}")
+                             f"<span style='color:{self.theme.muted}'>{run.label}</span>{warn}"
+                             f"{missing}")
 
     def _update_heat(self) -> None:
         ex = self.ws.explanation_for()

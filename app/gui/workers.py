@@ -296,6 +296,7 @@ class _Worker(_Signals):
             self.status.emit("Checking the channels…")
             report = engine.check_input(rec, job.channel_map or None)
             info["input_check"] = report.to_dict()
+            info["missing"] = engine.missing_notice(rec, job.channel_map or None)
             kw["check"] = report
         self.started.emit(job.job_id, info)
         self.status.emit(f"Scoring with {engine.name}…")

@@ -536,3 +536,26 @@ def test_input_check_runs_before_the_model_and_its_verdicts_stay_with_the_run(
         assert again.active_run.epoch_note(0) == ""
     finally:
         again.close()
+
+
+def test_the_model_view_says_which_rows_are_missing_and_what_that_costs(
+        qtbot, make_window, tmp_path_factory, tmp_path, monkeypatch):
+    pytest.importorskip("transformers")
+    from models import cached, full_bundle
+
+    from app.core.synth import make_study_file
+    from app.gui.workers import default_engine_factory
+
+    path = tmp_path / "single.edf"
+    make_study_file(path, stages=np.resize([0, 2, 3, 4], 6), seed=1, montage="single-c3",
+                    sfreq=100.0)
+    bundle = cached(full_bundle, tmp_path_factory)
+    monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "config"))
+    w = make_window(Settings(default_bundle=str(bundle), device="cpu", batch_size=4),
+                    default_engine_factory)
+    w.c.open_study(path)
+    assert run_model_unless_done(w.c)
+    wait_idle(qtbot, w, timeout=60000)
+    text = w.study_view.model_view.summary.text()
+    assert "single.edf has no channel for F4-M1, O2-M1, E1-M2, E2-M2, Chin" in text
+    assert "drawn dashed" in text

@@ -213,10 +213,9 @@ class StageEngine:
             sources = [dataclasses.replace(s, inverted=True)
                        if s is not None and r.slot in report.inverted else s
                        for r, s in zip(spec.rows, sources, strict=True)]
-        missing = [r.slot for r, s in zip(spec.rows, sources) if s is None]
+        missing = self.missing_notice(recording, sources)
         if missing:
-            self._notice(describe_missing(recording.path.name, spec, sources,
-                                          self.bundle.validated_subsets))
+            self._notice(missing)
         status = report.status if report is not None else np.zeros(recording.n_epochs, np.int8)
         refused = idx[status[idx] == NOT_STAGED]
         staged = idx[status[idx] != NOT_STAGED]
@@ -269,6 +268,16 @@ class StageEngine:
     @property
     def temperature(self) -> float:
         return self.bundle.temperature
+
+    def missing_notice(self, recording, sources: Sequence | Mapping | None = None) -> str:
+        """Which rows of the picture the study cannot fill, and what the card measured
+        with what it has ("" when nothing is missing)."""
+        if sources is None or isinstance(sources, Mapping):
+            sources = resolve_sources(recording, self.spec, sources)
+        if all(s is not None for s in sources):
+            return ""
+        return describe_missing(recording.path.name, self.spec, sources,
+                                self.bundle.validated_subsets)
 
     def _redraw_without(self, recording, images, chunk, sources, report) -> np.ndarray:
         """Epochs where a slot's channel failed the check, drawn with that row missing."""

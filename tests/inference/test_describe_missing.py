@@ -1,0 +1,39 @@
+"""What the app says when a study lacks rows of the model's picture."""
+
+from __future__ import annotations
+
+from app.core.inference.engine import describe_missing
+from app.core.signals.channels import Source
+from app.core.signals.render_spec import RenderSpec
+
+SPEC = RenderSpec.preset("clinical")
+SUBSETS = [
+    {"name": "every channel", "slots": ["frontal", "central", "occipital", "e1", "e2", "chin"],
+     "accuracy": 0.80, "data": "8 held-out nights"},
+    {"name": "one central EEG", "slots": ["central"], "accuracy": 0.64,
+     "data": "8 held-out nights"},
+    {"name": "three EEG only", "slots": ["frontal", "central", "occipital"], "accuracy": 0.66,
+     "data": "8 held-out nights"},
+]
+
+
+def _sources(present: set[str]) -> list:
+    return [Source(r.label, r.label) if r.slot in present else None for r in SPEC.rows]
+
+
+def test_an_exact_subset_is_quoted_with_the_full_montage_beside_it():
+    text = describe_missing("night.edf", SPEC, _sources({"central"}), SUBSETS)
+    assert text.startswith("night.edf has no channel for F4-M1, O2-M1, E1-M2, E2-M2, Chin")
+    assert "With one central EEG the model's accuracy on held-out nights was 0.64" in text
+    assert "(every channel: 0.80)" in text and "measured on 8 held-out nights" in text
+
+
+def test_otherwise_the_largest_measured_subset_inside_what_the_study_has():
+    text = describe_missing("n.edf", SPEC, _sources({"frontal", "central", "occipital", "e1"}),
+                            SUBSETS)
+    assert "With three EEG only" in text
+
+
+def test_without_measurements_it_says_so():
+    text = describe_missing("n.edf", SPEC, _sources({"occipital"}), [])
+    assert "The model card has no measurement with this set of channels." in text
