@@ -338,12 +338,16 @@ def _render_rows(rows: Sequence, spec: RenderSpec) -> np.ndarray:
 
 
 def render(rows: Sequence[RowInput], spec: RenderSpec) -> np.ndarray:
-    """Draw one epoch: (H, W, 3) uint8.
+    """Draw one epoch: (H, W, 3) uint8 (PSG Lens' renderer; see :func:`render_epoch` for
+    specs that need the whole recording).
 
     ``rows[i]`` is ``(samples, sfreq)`` for ``spec.rows[i]`` covering the scored epoch,
     its context, and ``spec.filter_pad_sec`` before and after (see :func:`extract`),
     or None for a missing channel. NaN/inf samples are left undrawn.
     """
+    if spec.renderer != "psglens":
+        raise ValueError(f"The {spec.renderer!r} picture filters the whole recording; draw it "
+                         "with render_epoch or render_many.")
     if len(rows) != len(spec.rows):
         raise ValueError(f"The spec has {len(spec.rows)} rows but {len(rows)} inputs were given.")
     batch = [None if r is None else (np.asarray(r[0])[None], float(r[1]))
@@ -397,6 +401,8 @@ def extract(recording, spec: RenderSpec, epoch: int, sources: list | None = None
 def render_epoch(recording, spec: RenderSpec, epoch: int, sources: list | None = None
                  ) -> np.ndarray:
     """Read and draw one epoch of a recording."""
+    if spec.renderer == "sleepvlm":
+        return next(render_many(recording, spec, [epoch], sources=sources))[0]
     return render(extract(recording, spec, epoch, sources), spec)
 
 
@@ -411,6 +417,16 @@ def render_many(recording, spec: RenderSpec, epochs: Sequence[int] | None = None
     for e in (epochs.min(), epochs.max()) if len(epochs) else ():
         recording.check_epoch(int(e))
     sources = resolve_sources(recording, spec) if sources is None else sources
+    if spec.renderer == "sleepvlm":
+        from app.core.signals import render_sleepvlm
+
+        channels = render_sleepvlm.prepared(recording, spec, sources)
+        if not channels:
+            raise ValueError("None of the SleepVLM channels (F4, C4, O2, LOC, ROC, Chin) "
+                             "is in this study; there is nothing to draw.")
+        for k in range(0, len(epochs), batch_size):
+            yield render_sleepvlm.render_epochs(channels, epochs[k:k + batch_size])
+        return
     for k in range(0, len(epochs), batch_size):
         chunk = epochs[k:k + batch_size]
         yield _render_rows(_batch_inputs(recording, spec, chunk, sources), spec)

@@ -22,6 +22,7 @@ from app.core.signals.channels import SLOTS
 from app.errors import SpecError
 
 SPEC_VERSION = 1
+SLEEPVLM_SLOTS = ("frontal", "central", "occipital", "e1", "e2", "chin")
 
 # Per signal type: default full scale (+-uV filling half a row), AASM filters, colour.
 KIND_DEFAULTS: dict[str, dict] = {
@@ -73,9 +74,14 @@ class RenderSpec:
         (3 -> 10-s rows), tripling the time resolution.
     context_epochs : int
         Neighbouring epochs drawn on each side of the scored one, on a tinted background.
-    missing : {"dashed", "blank"}
+    missing : {"dashed", "blank", "omit"}
         How a slot with no channel is drawn: a flat grey dashed line the model can
-        learn to ignore, or nothing. Rows never shift up to fill a gap.
+        learn to ignore, or nothing; rows never shift up to fill a gap. ``omit`` (the
+        ``sleepvlm`` renderer only): the present channels share the height.
+    renderer : {"psglens", "sleepvlm"}
+        ``psglens``: PSG Lens' own renderer (:mod:`app.core.signals.render`).
+        ``sleepvlm``: SleepVLM's picture exactly (:mod:`app.core.signals.render_sleepvlm`);
+        its geometry, rows, colours and filters are fixed by that model.
     """
 
     name: str = "custom"
@@ -99,6 +105,7 @@ class RenderSpec:
     missing_color: tuple[int, int, int] = (150, 150, 150)
     notch_hz: float | None = None
     filter_pad_sec: float = 5.0
+    renderer: str = "psglens"
     # which channel filled each slot when this spec was used (recorded, not required)
     filled: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -123,7 +130,16 @@ class RenderSpec:
             raise bad("it has no channel rows.")
         if self.scaling not in ("physical", "minmax"):
             raise bad(f"scaling must be 'physical' or 'minmax', not {self.scaling!r}.")
-        if self.missing not in ("dashed", "blank"):
+        if self.renderer not in ("psglens", "sleepvlm"):
+            raise bad(f"renderer must be 'psglens' or 'sleepvlm', not {self.renderer!r}.")
+        if self.renderer == "sleepvlm":
+            slots = tuple(r.slot for r in self.rows)
+            if (self.width, self.height, slots, self.missing, self.context_epochs,
+                    self.fold) != (448, 224, SLEEPVLM_SLOTS, "omit", 0, 1):
+                raise bad("the sleepvlm renderer draws SleepVLM's picture exactly (448x224, "
+                          f"rows {', '.join(SLEEPVLM_SLOTS)}, missing channels omitted, no "
+                          "context or fold); use the 'sleepvlm' preset unchanged.")
+        elif self.missing not in ("dashed", "blank"):
             raise bad(f"missing must be 'dashed' or 'blank', not {self.missing!r}.")
         if not 1 <= self.fold <= 12 or len(self.rows) * self.fold * 4 > self.height:
             raise bad(f"fold={self.fold} with {len(self.rows)} rows leaves under 4 px a row.")
@@ -153,9 +169,22 @@ class RenderSpec:
             rows = tuple(RowSpec.for_slot(s) for s in
                          ("frontal", "central", "occipital", "e1", "e2", "chin"))
             base = dict(name="clinical", rows=rows, scaling="physical")
+        elif name == "sleepvlm":
+            # SleepVLM's picture (Deng et al. 2026): 448x224, black, F4 C4 O2 LOC ROC Chin
+            labels = ("F4", "C4", "O2", "LOC", "ROC", "Chin")
+            colors = ((255, 255, 0), (0, 255, 0), (255, 0, 0), (0, 255, 255), (255, 0, 255),
+                      (0, 0, 255))
+            rows = tuple(RowSpec.for_slot(s, label=lab, color=c, highpass_hz=hp, lowpass_hz=lp,
+                                          full_scale_uv=40.0 if s == "chin" else 50.0)
+                         for s, lab, c, (hp, lp) in zip(
+                             SLEEPVLM_SLOTS, labels, colors,
+                             [(0.3, 35.0)] * 5 + [(10.0, 100.0)], strict=True))
+            base = dict(name="sleepvlm", rows=rows, width=448, height=224, renderer="sleepvlm",
+                        missing="omit", background=(0, 0, 0), notch_hz=50.0,
+                        grid_minor_color=(64, 64, 64), grid_major_color=(64, 64, 64))
         else:
-            raise SpecError(f"Unknown render preset {name!r}; use 'paper', 'clinical' or a "
-                            "spec JSON file.")
+            raise SpecError(f"Unknown render preset {name!r}; use 'paper', 'clinical', "
+                            "'sleepvlm' or a spec JSON file.")
         base.update(overrides)
         return cls(**base)
 
