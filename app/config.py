@@ -83,6 +83,7 @@ class Settings:
     filters_on: bool = True
     heatmap_opacity: float = 0.5
     explain_method: str = "ig"  # README, Explanations: near-ablation faithfulness, ~6x faster
+    answer_mode: str = ""       # chat models (SleepVLM): "" the card's, rationale or fast
     recent_files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list, compare=False, repr=False)
 
@@ -104,6 +105,7 @@ class Settings:
             "filters_on": lambda v: isinstance(v, bool),
             "heatmap_opacity": lambda v: isinstance(v, (int, float)) and 0 <= v <= 1,
             "explain_method": lambda v: v in ("ablation", "occlusion", "ig", "rollout"),
+            "answer_mode": lambda v: v in ("", "rationale", "fast"),
         }
         for name, ok in checks.items():
             if not ok(getattr(self, name)):

@@ -160,3 +160,68 @@ def onevision_bundle(root: Path) -> Path:
         vision_feature_select_strategy="full", image_grid_pinpoints=[[size, size]])
     model = LlavaOnevisionForConditionalGeneration(config).eval()
     return save_bundle(root / "onevision", model, processor, card(name="tiny-onevision"))
+
+
+# -- SleepVLM-shaped (Qwen2.5-VL) models -------------------------------------------------
+SLEEPVLM_PROMPT = ("You are a sleep technician. Stage the target epoch by the AASM rules as "
+                   "W, N1, N2, N3 or R, and answer in JSON.")
+TAUGHT_RATIONALE = "Spindles over C4 and a K complex; chin tone low."
+TAUGHT_RULES = ["N2.1", "N2.3"]
+
+
+def sleepvlm_weights(root: Path, taught: bool = True, min_pixels: int = 3136) -> Path:
+    """A tiny Qwen2.5-VL weights folder (as downloaded from the hub: config, safetensors,
+    processor, README with a licence). ``taught``: trained until it writes SleepVLM's
+    JSON answer (a fixed rationale, rules N2.1/N2.3, stage N2) for any pictures."""
+    from app.core.inference.importers import SLEEPVLM_USER
+    from app.core.inference.layout import AnswerFormat, MessageLayout
+    from training.finetune_chat import answer_text
+    from training.tiny_qwen import TinyQwenSpec, build_model_and_processor, teach_answer
+
+    model, processor = build_model_and_processor(TinyQwenSpec(min_pixels=min_pixels))
+    if taught:
+        layout = MessageLayout(SLEEPVLM_PROMPT, tuple(
+            ("text", p["text"]) if "text" in p else ("image", p["image"])
+            for p in SLEEPVLM_USER))
+        fmt = AnswerFormat("json", rationale_key="reasoning_text",
+                           rules_key="applicable_rules")
+        teach_answer(model, processor, layout.prompt_text(processor),
+                     answer_text(fmt, "N2", TAUGHT_RATIONALE, TAUGHT_RULES),
+                     _sleepvlm_pictures(root))
+    out = root / f"sleepvlm-weights-{'taught' if taught else 'random'}-{min_pixels}"
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    (out / "README.md").write_text("---\nlicense: apache-2.0\nbase_model:\n"
+                                   "- Qwen/Qwen2.5-VL-3B-Instruct\n---\n# tiny test model\n")
+    return out
+
+
+def _sleepvlm_pictures(root: Path) -> list[list]:
+    """Questions of three real ``sleepvlm`` pictures of a synthetic night (what the
+    taught model will be shown, so it answers the same way when asked)."""
+    from app.core.signals.recording import Recording
+    from app.core.signals.render import render_many
+    from app.core.signals.render_spec import RenderSpec
+
+    rec = Recording.open(sleepvlm_study(root / "teach.edf", 8, seed=11))
+    drawn = np.concatenate(list(render_many(rec, RenderSpec.load("sleepvlm"), np.arange(8))))
+    return [[drawn[e - 1], drawn[e], drawn[e + 1]] for e in range(1, 7)]
+
+
+def sleepvlm_bundle(root: Path, taught: bool = True, variant: str = "fine") -> Path:
+    """``psg-lens model import sleepvlm`` of :func:`sleepvlm_weights`."""
+    from app.core.inference.importers import import_sleepvlm
+
+    weights = sleepvlm_weights(root, taught)
+    prompt = root / "prompt.md"
+    prompt.write_text(SLEEPVLM_PROMPT, encoding="utf-8")
+    return import_sleepvlm(weights, prompt, root / f"sleepvlm-{variant}", variant=variant)
+
+
+def sleepvlm_study(path: Path, n_epochs: int = 6, seed: int = 0) -> Path:
+    """A synthetic study with SleepVLM's six channels (the AASM montage has them all)."""
+    from app.core.synth import make_study_file
+
+    make_study_file(path, stages=np.resize([0, 1, 2, 2, 3, 4], n_epochs), seed=seed,
+                    sfreq=128.0)
+    return path

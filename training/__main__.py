@@ -1,8 +1,10 @@
-"""``python -m training {build,finetune,export,calibrate,evaluate,all} CONFIG.json``.
+"""``python -m training {build,finetune,export,calibrate,evaluate,all,finetune-chat} CONFIG``.
 
 One JSON config drives every step (see ``training/configs/``): its ``cache`` section
 is :class:`training.cache.CacheArgs`, ``finetune`` is
 :class:`training.finetune.FinetuneArgs`, ``export`` is :class:`training.export.ExportArgs`.
+``finetune-chat`` adapts a layout bundle (SleepVLM) with its ``finetune_chat`` section
+(:class:`training.finetune_chat.ChatFinetuneArgs`); it is not part of ``all``.
 """
 
 from __future__ import annotations
@@ -75,6 +77,16 @@ def cmd_calibrate(cfg: dict) -> None:
     main(_dataclass(CalibrateArgs, cfg["calibrate"], "calibrate"))
 
 
+def cmd_finetune_chat(cfg: dict) -> None:
+    from training.finetune_chat import ChatFinetuneArgs, main
+
+    if "finetune_chat" not in cfg:
+        raise SystemExit("The config has no 'finetune_chat' section (bundle, output_dir, "
+                         "sources).")
+    out = main(_dataclass(ChatFinetuneArgs, cfg["finetune_chat"], "finetune_chat"))
+    print(f"wrote {out}")
+
+
 def cmd_export(cfg: dict) -> None:
     from training.export import ExportArgs, main
 
@@ -89,10 +101,13 @@ COMMANDS = {"build": cmd_build, "finetune": cmd_finetune, "export": cmd_export,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training")
-    parser.add_argument("command", choices=[*COMMANDS, "all"])
+    parser.add_argument("command", choices=[*COMMANDS, "all", "finetune-chat"])
     parser.add_argument("config", help="JSON config (see training/configs/)")
     args = parser.parse_args(argv)
     cfg = load_config(args.config)
+    if args.command == "finetune-chat":
+        cmd_finetune_chat(cfg)
+        return 0
     steps = list(COMMANDS) if args.command == "all" else [args.command]
     for step in steps:
         COMMANDS[step](cfg)

@@ -1,4 +1,5 @@
-"""psg-lens model info|check BUNDLE: read a bundle's card, or load it and score one epoch."""
+"""psg-lens model info|check BUNDLE: read a bundle's card, or load it and score one epoch;
+psg-lens model import sleepvlm WEIGHTS --prompt PROMPT -o BUNDLE: make a bundle of them."""
 
 from __future__ import annotations
 
@@ -24,7 +25,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     check.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
     check.add_argument("--generate", action="store_true",
                        help="also print the free text the model writes (debug)")
+    check.add_argument("--mode", choices=("rationale", "fast"), default=None,
+                       help="for models that answer in JSON: write the rationale first "
+                            "(the card's default) or read the stage at once")
     check.set_defaults(model_func=run_check)
+    imp = msub.add_parser("import", help="make a bundle of a public model's weights folder")
+    imp.add_argument("kind", choices=("sleepvlm",), help="what the weights are")
+    imp.add_argument("weights", help="the weights folder (e.g. Feng613/SleepVLM-3B, downloaded)")
+    imp.add_argument("--prompt", help="the system prompt file the model was trained with "
+                                      "(SleepVLM: sleepvlm/prompts/phase2_sft_fine.md)")
+    imp.add_argument("-o", "--output", required=True, help="the bundle folder to write")
+    imp.add_argument("--variant", choices=("fine", "coarse"), default="fine",
+                     help="fine: answers with a rationale (default); coarse: rules and stage")
+    imp.add_argument("--copy", action="store_true",
+                     help="copy the weights into the bundle (default: point at the folder)")
+    imp.add_argument("--name", default="sleepvlm-3b", help="the bundle's name")
+    imp.set_defaults(model_func=run_import)
     p.set_defaults(func=run)
 
 
@@ -59,7 +75,15 @@ def run_info(args: argparse.Namespace) -> int:
     print("  weights:         " + (f"LoRA adapter '{d['adapter']}' on base {base}"
                                     if d["adapter"] else "full model in the bundle"))
     print(f"  labels:          {', '.join(d['labels'])}")
-    print(f"  prompt:          {d['prompt']}")
+    if d["layout"]:
+        lay = d["layout"]
+        print(f"  question:        pictures of epochs {lay['pictures']} around the target, "
+              f"system prompt {lay['system_prompt']}")
+        print(f"  answer:          {lay['answer']}; default mode {lay['default_mode']}")
+        if bundle.card.get("weights"):
+            print(f"  weights folder:  {bundle.card['weights']}")
+    else:
+        print(f"  prompt:          {d['prompt']}")
     print(f"  render spec:     {d['render_spec']}")
     norm = d["image_normalisation"] or {}
     if norm:
@@ -124,17 +148,32 @@ def _synthetic_recording(folder: Path):
     return Recording.open(path), None
 
 
+def run_import(args: argparse.Namespace) -> int:
+    from app.core.inference.importers import import_sleepvlm
+
+    out = import_sleepvlm(args.weights, args.prompt, args.output, variant=args.variant,
+                          copy=args.copy, name=args.name)
+    print(f"wrote {out}")
+    print(f"check it with:  psg-lens model check {out}")
+    return 0
+
+
 def run_check(args: argparse.Namespace) -> int:
     from app.core.inference.engine import StageEngine
     from app.core.signals.render import render_many
 
-    engine = StageEngine(args.bundle, device=args.device, batch_size=1)
+    engine = StageEngine(args.bundle, device=args.device, batch_size=1,
+                         mode=getattr(args, "mode", None))
     print(f"loaded {engine.name} on {engine.device} ({str(engine.dtype).replace('torch.', '')})")
     print("label tokens:    " + engine.readout.describe(engine.processor.tokenizer))
     with tempfile.TemporaryDirectory() as tmp:
         rec, truth = _synthetic_recording(Path(tmp))
         epoch = rec.n_epochs // 2
         hyp = engine.score(rec, epochs=[epoch])
+        answer = hyp.meta.get("answers", {}).get(str(epoch))
+        if answer is not None and answer["stage"] is None:
+            raise PSGLensError(f"{engine.name} gave no stage for a synthetic epoch: "
+                               f"{answer['note']}.")
         p = hyp.probabilities[epoch]
         if not np.all(np.isfinite(p)) or abs(float(p.sum()) - 1) > 1e-3:
             raise PSGLensError(f"{engine.name} gave invalid probabilities {p.tolist()}.")
@@ -144,7 +183,10 @@ def run_check(args: argparse.Namespace) -> int:
         for lab, v in zip(engine.bundle.labels, p):
             print(f"  {lab:<5} {v:.4f}  {'#' * int(round(v * 40))}")
         print(f"  -> {engine.bundle.labels[int(p.argmax())]}")
-        if args.generate:
+        if answer is not None:
+            print(f"mode {answer['mode']}; rationale: {answer['rationale'] or '-'}")
+            print(f"rules cited: {', '.join(answer['rules']) or '-'}")
+        if args.generate and engine.chat is None:
             image = next(render_many(rec, engine.spec, [epoch]))[0]
             print(f"generated text: {engine.generate_raw(image)!r}")
     for note in engine.notices:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -46,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", help="float32, float16 or bfloat16 (default: by device)")
     p.add_argument("--quantize", choices=("4bit", "8bit"), help="bitsandbytes (CUDA only)")
     p.add_argument("--batch-size", type=int, default=16, help="epochs per forward pass")
+    p.add_argument("--mode", choices=("rationale", "fast"),
+                   help="models that answer in JSON (SleepVLM): write the rationale, then "
+                        "read the stage (rationale), or read the stage at once with the "
+                        "rationale left empty (fast, an approximation); default: the card's")
     p.add_argument("--smooth", action="store_true",
                    help="HMM/Viterbi smoothing with the stage-transition prior")
     p.add_argument("--prior-weight", type=float, default=1.0,
@@ -83,7 +88,8 @@ def make_engine(args: argparse.Namespace):
             raise ModelError(f"The embedded default model is not installed (no bundle at "
                              f"{bundle}); pass a model bundle with --model BUNDLE.")
     return StageEngine(bundle, device=args.device, dtype=args.dtype,
-                       batch_size=args.batch_size, quantize=args.quantize)
+                       batch_size=args.batch_size, quantize=args.quantize,
+                       mode=getattr(args, "mode", None))
 
 
 def shard_info(env: Mapping[str, str] | None = None) -> tuple[int, int]:
@@ -144,6 +150,11 @@ def discover(paths: Sequence[str], out_dir: Path | None = None) -> list[tuple[Pa
     return found
 
 
+def answers_name(target: Path) -> str:
+    """The sidecar with a chat model's rationales: ``night.csv`` -> ``night.answers.jsonl``."""
+    return f"{target.stem}.answers.jsonl"
+
+
 def write_atomic(hyp, target: Path, fmt: str) -> None:
     """Write in a temp folder beside ``target``, then rename (sidecars first, main last)."""
     from app.core.formats import write_hypnogram
@@ -152,6 +163,11 @@ def write_atomic(hyp, target: Path, fmt: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".psglens-tmp-", dir=target.parent))
     try:
         write_hypnogram(hyp, tmp / target.name, format=fmt)
+        answers = hyp.meta.get("answers")
+        if answers:  # what a chat model wrote per epoch, one JSON object a line
+            with open(tmp / answers_name(target), "w", encoding="utf-8") as fh:
+                for epoch, a in sorted(answers.items(), key=lambda kv: int(kv[0])):
+                    fh.write(json.dumps({"epoch": int(epoch), **a}, ensure_ascii=False) + "\n")
         for f in sorted(tmp.iterdir(), key=lambda f: f.name == target.name):
             os.replace(f, target.parent / f.name)
     finally:
@@ -195,6 +211,14 @@ def _report(hyp, study: Path, target: Path, quiet: bool) -> None:
           file=sys.stderr)
     for note in t.get("notices", []):
         print(f"note: {note}", file=sys.stderr)
+    if t.get("answers"):
+        gave_none = sum(1 for a in t["answers"].values() if a["stage"] is None)
+        print(f"{t.get('mode')} mode: the model's answers per epoch -> "
+              f"{target.parent / answers_name(target)}"
+              + (f"; {gave_none} epoch(s) with no stage in the answer" if gave_none else ""),
+              file=sys.stderr)
+        if t.get("approximation"):
+            print(f"note: {t['approximation']}", file=sys.stderr)
     check = t.get("input_check")
     if check:
         problems = check.get("problems", [])

@@ -86,8 +86,8 @@ class Emitter:
 class Events:
     """The workspace's emitters (napari-style ``events.<name>.connect``)."""
 
-    NAMES = ("epoch", "stages", "model", "runs", "imported", "view", "channel_map",
-             "explanation", "message", "saved", "closed")
+    NAMES = ("epoch", "stages", "model", "answers", "runs", "imported", "view",
+             "channel_map", "explanation", "message", "saved", "closed")
 
     def __init__(self) -> None:
         for name in self.NAMES:
@@ -108,6 +108,7 @@ class RunInfo:
     spec: RenderSpec | None
     meta: dict
     hypnogram: Hypnogram
+    answers: dict[int, dict] = field(default_factory=dict)  # what a chat model wrote
     _notes: list[str] | None = field(default=None, repr=False, compare=False)
     _refused: np.ndarray | None = field(default=None, repr=False, compare=False)
 
@@ -130,14 +131,36 @@ class RunInfo:
         except (KeyError, TypeError, ValueError):  # a record of another length: ignore it
             return None
 
+    @property
+    def mode(self) -> str | None:
+        """``rationale`` or ``fast`` for a chat model's run; None for one-picture models."""
+        return self.meta.get("mode")
+
+    def answer(self, epoch: int) -> dict | None:
+        """What the model wrote for this epoch (stage, rationale, rules, mode, note)."""
+        return self.answers.get(int(epoch))
+
     def epoch_note(self, epoch: int) -> str:
-        """What the input check said about this epoch ("" when nothing)."""
+        """What the input check (and a chat model's answer) said about this epoch."""
         if self._notes is None:
             report = self._check()
             self._notes = report.epoch_notes() if report is not None else []
             self._refused = (np.flatnonzero(report.status == 3) if report is not None
                              else np.zeros(0, np.int64))
-        return self._notes[epoch] if 0 <= epoch < len(self._notes) else ""
+        note = self._notes[epoch] if 0 <= epoch < len(self._notes) else ""
+        extra = self._layout_note(epoch)
+        return f"{note} {extra}".strip() if extra else note
+
+    def _layout_note(self, epoch: int) -> str:
+        answer = self.answers.get(int(epoch))
+        if answer is not None and answer.get("stage") is None:
+            return f"The model gave no stage: {answer.get('note') or 'its answer had none'}."
+        before, after = self.meta.get("layout_context") or (0, 0)
+        n = len(self.hypnogram.stages)
+        if (before or after) and (epoch < before or epoch >= n - after):
+            return (f"Context only: {self.bundle_id} stages an epoch from the {before} before "
+                    f"and {after} after it, so it does not stage the first or last.")
+        return ""
 
     def refused_epochs(self) -> np.ndarray:
         """Epochs the model looked at and did not stage (no usable EEG)."""
@@ -214,7 +237,8 @@ class Workspace:
         for run in session.model_runs():
             self._runs[run.run_id] = RunInfo(run.run_id, run.bundle_id,
                                              _spec_or_none(run.render_spec_json), run.meta,
-                                             session.model_hypnogram(run.run_id))
+                                             session.model_hypnogram(run.run_id),
+                                             session.model_answers(run.run_id))
         active = state.get("active_run")
         self.active_run_id: int | None = (active if active in self._runs else
                                           max(self._runs, default=None))
@@ -466,13 +490,18 @@ class Workspace:
         return run_id
 
     def add_model_batch(self, run_id: int, epochs: Sequence[int] | np.ndarray,
-                        probabilities: np.ndarray) -> None:
-        """Store a batch of a running model in the session and show it at once."""
+                        probabilities: np.ndarray, answers: Sequence[dict] | None = None
+                        ) -> None:
+        """Store a batch of a running model in the session and show it at once.
+
+        ``answers`` (one dict per epoch, from a chat model) are stored with it."""
         run = self._runs[run_id]
         epochs = np.asarray(epochs, dtype=np.int64).reshape(-1)
         probs = np.asarray(probabilities, dtype=np.float32).reshape(len(epochs), 5)
         if epochs.size == 0:
             return
+        if answers is not None:
+            self.add_answers(run_id, dict(zip((int(e) for e in epochs), answers)), emit=False)
         order = np.argsort(epochs, kind="stable")
         epochs, probs = epochs[order], probs[order]
         breaks = np.flatnonzero(np.diff(epochs) != 1) + 1
@@ -487,6 +516,15 @@ class Workspace:
             run.hypnogram.stages[start:start + len(block)] = stages
             run.hypnogram.sources[start:start + len(block)] = Source.MODEL
         self.events.model(run_id=run_id, start=int(epochs[0]), stop=int(epochs[-1]) + 1)
+
+    def add_answers(self, run_id: int, answers: dict[int, dict], *, emit: bool = True) -> None:
+        """Keep what the model wrote for these epochs (e.g. a rationale written on demand
+        after a fast run); on disk before it returns."""
+        run = self._runs[run_id]
+        self.session.add_model_answers(run_id, answers)
+        run.answers.update({int(e): dict(a) for e, a in answers.items()})
+        if emit:
+            self.events.answers(run_id=run_id, epochs=sorted(int(e) for e in answers))
 
     def finish_run(self, run_id: int, *, stopped: bool = False) -> None:
         run = self._runs[run_id]

@@ -53,6 +53,9 @@ class Controller(QObject):
         self.worker.status.connect(self.message)
         self.worker.explained.connect(self._on_explained)
         self.worker.explain_failed.connect(self._on_explain_failed)
+        self.worker.worded.connect(self._on_worded)
+        self.worker.words_failed.connect(self._on_words_failed)
+        self._words_job: tuple[int, int, int] | None = None   # job, run, epoch
         self.explain_enabled = True
         self._explain_job: int | None = None
         # explain the epoch the technician stops on, not every epoch flipped past
@@ -192,8 +195,7 @@ class Controller(QObject):
             if bundle is None:
                 self.error.emit(self.model_status()[1])
                 return None
-            request = EngineRequest("vlm", str(bundle.path), self.settings.device,
-                                    self.settings.batch_size)
+            request = self._vlm_request(str(bundle.path))
         else:
             request = EngineRequest(kind)
         job = self.worker.submit(request, str(ws.path), epochs=epochs,
@@ -201,6 +203,14 @@ class Controller(QObject):
         self._jobs[job] = {"ws": ws, "run_id": None, "epochs": epochs}
         self.progress.emit(0, len(epochs) if epochs is not None else ws.n_epochs, 0.0)
         return job
+
+    def _vlm_request(self, bundle: str) -> EngineRequest:
+        b = self.bundle()
+        mode = None  # one-picture models have one way to be asked
+        if b is not None and b.layout is not None:
+            mode = self.settings.answer_mode or b.answer.default_mode
+        return EngineRequest("vlm", bundle, self.settings.device, self.settings.batch_size,
+                             mode)
 
     def cancel_run(self) -> None:
         if self.worker.busy:
@@ -226,6 +236,9 @@ class Controller(QObject):
             meta["input_check"] = info["input_check"]
         if info.get("missing"):
             meta["missing"] = info["missing"]  # which rows are dashed, and what that costs
+        if info.get("mode"):  # a chat model: how it was asked, and what it cannot stage
+            meta["mode"] = info["mode"]
+            meta["layout_context"] = info.get("layout_context")
         try:
             job["run_id"] = job["ws"].start_run(info["name"], spec, meta)
         except PSGLensError as err:
@@ -237,12 +250,13 @@ class Controller(QObject):
             self.message.emit(summary + " The model view shows the sentence for each epoch; "
                               "psg-lens check lists them all.")
 
-    def _on_batch(self, job_id: int, epochs, probs, done: int, total: int, rate: float) -> None:
+    def _on_batch(self, job_id: int, epochs, probs, done: int, total: int, rate: float,
+                  answers=None) -> None:
         job = self._job(job_id)
         if job is None or job["run_id"] is None:
             return
         try:
-            job["ws"].add_model_batch(job["run_id"], epochs, probs)
+            job["ws"].add_model_batch(job["run_id"], epochs, probs, answers)
         except PSGLensError as err:
             self.worker.cancel(job_id)
             self.error.emit(str(err))
@@ -299,7 +313,7 @@ class Controller(QObject):
         if ws.explanation_for(epoch) is not None and not (method or stage):
             return None
         request = EngineRequest("vlm", str(bundle), self.settings.device,
-                                self.settings.batch_size)
+                                self.settings.batch_size, run.mode)  # the run's own engine
         self._explain_job = self.worker.submit_explain(
             request, str(ws.path), epoch, method=method or self.settings.explain_method,
             stage=stage, channel_map=ws.channel_map or None)
@@ -319,6 +333,57 @@ class Controller(QObject):
     def _on_explain_failed(self, job_id: int, text: str) -> None:
         if job_id == self._explain_job:
             self.message.emit(f"No heatmap: {text}")
+
+    # -- a chat model's words -----------------------------------------------------------------
+    def request_words(self, epoch: int | None = None) -> int | None:
+        """Ask the active run's chat model to write its rationale for ``epoch`` (default:
+        the current one), e.g. after a fast run. Cancel with :meth:`cancel_words`."""
+        ws = self.workspace
+        run = ws.active_run if ws is not None and not ws.session.closed else None
+        if run is None or not run.mode or not run.meta.get("bundle"):
+            self.message.emit("Only a model that answers in words (SleepVLM) writes a "
+                              "rationale; run one first.")
+            return None
+        epoch = ws.epoch if epoch is None else int(epoch)
+        request = EngineRequest("vlm", run.meta["bundle"], self.settings.device,
+                                self.settings.batch_size, run.mode)
+        job = self.worker.submit_words(request, str(ws.path), epoch,
+                                       channel_map=ws.channel_map or None)
+        self._words_job = (job, run.run_id, epoch)
+        self.message.emit(f"The model is writing its rationale for epoch {epoch + 1}…")
+        return job
+
+    def cancel_words(self) -> None:
+        if self._words_job is not None:
+            self.worker.cancel_words()
+            self._words_job = None
+            self.message.emit("Stopped writing the rationale.")
+
+    @property
+    def words_pending(self) -> int | None:
+        """The epoch a rationale is being written for, or None."""
+        return None if self._words_job is None else self._words_job[2]
+
+    def _on_worded(self, job_id: int, epoch: int, answer: dict, probs) -> None:
+        ws = self.workspace
+        if self._words_job is None or self._words_job[0] != job_id or ws is None \
+                or ws.session.closed:
+            return
+        run_id = self._words_job[1]
+        self._words_job = None
+        if run_id not in {r.run_id for r in ws.runs}:
+            return
+        try:
+            ws.add_answers(run_id, {epoch: {**answer, "mode": "rationale (on demand)"}})
+        except PSGLensError as err:
+            self.error.emit(str(err))
+
+    def _on_words_failed(self, job_id: int, text: str) -> None:
+        if self._words_job is not None and self._words_job[0] == job_id:
+            self._words_job = None
+            self.message.emit(f"No rationale: {text}")
+            if self.workspace is not None and not self.workspace.session.closed:
+                self.workspace.events.answers(run_id=None, epochs=[])
 
     # -- other scorers ----------------------------------------------------------------------
     def import_hypnogram(self, path: str | Path) -> Hypnogram | None:

@@ -213,7 +213,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{TITLE} — {ws.path.name}")
         self.study_view = StudyView(ws, self.theme, fallback_spec=self.c.model_spec(),
                                     heat_opacity=self.opacity.value() / 100,
-                                    on_import=self.import_dialog)
+                                    on_import=self.import_dialog,
+                                    words={"request": self.c.request_words,
+                                           "cancel": self.c.cancel_words,
+                                           "pending": lambda: self.c.words_pending})
         self.study_view.set_heat_visible(self.heat_visible)
         self.stack.addWidget(self.study_view)
         self.stack.setCurrentWidget(self.study_view)

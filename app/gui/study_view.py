@@ -10,6 +10,7 @@ from app.core.workspace import Workspace
 from app.gui.qt_compare import ComparePanel
 from app.gui.qt_hypnogram import HypnogramView
 from app.gui.qt_model_view import ModelView
+from app.gui.qt_model_words import ModelWords
 from app.gui.qt_trace_view import TraceView
 from app.gui.theme import Theme
 
@@ -17,12 +18,16 @@ from app.gui.theme import Theme
 class StudyView(QWidget):
     def __init__(self, workspace: Workspace, theme: Theme, *,
                  fallback_spec: RenderSpec | None = None, heat_opacity: float = 0.5,
-                 on_import=None, parent: QWidget | None = None) -> None:
+                 on_import=None, words: dict | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ws = workspace
         self.traces = TraceView(workspace, theme, heat_opacity=heat_opacity)
         self.model_view = ModelView(workspace, theme, fallback_spec=fallback_spec,
                                     heat_opacity=heat_opacity)
+        # a chat model's rationale, under "What mattered" (words: request/cancel/pending)
+        self.words = ModelWords(workspace, theme, **(words or {}))
+        self.model_view.layout().addWidget(self.words)
         self.compare = ComparePanel(workspace, theme, on_import=on_import)
         self.hypnogram = HypnogramView(workspace, theme)
         self.hypnogram.setMinimumHeight(190)  # nine labelled rows stay readable
@@ -50,7 +55,7 @@ class StudyView(QWidget):
         self.top_splitter, self.main_splitter = top, main
 
     def widgets(self) -> list:
-        return [self.traces, self.model_view, self.compare, self.hypnogram]
+        return [self.traces, self.model_view, self.words, self.compare, self.hypnogram]
 
     def detach(self) -> None:
         """Unsubscribe every widget from the workspace (before this view is deleted)."""

@@ -6,8 +6,10 @@ a queued signal. Cancelling sets a flag that ``predict`` checks between batches,
 what was scored before the cancel is kept. Errors come back as one sentence.
 
 Signals (all received in the GUI thread):
-``started(job_id, info)``, ``batch(job_id, epochs, probabilities, done, total, rate)``,
-``finished(job_id, info)``, ``failed(job_id, message)``, ``status(text)``.
+``started(job_id, info)``, ``batch(job_id, epochs, probabilities, done, total, rate,
+answers)`` (answers: what a chat model wrote per epoch, or None), ``finished(job_id,
+info)``, ``failed(job_id, message)``, ``status(text)``; and for a rationale written on
+demand, ``worded(job_id, epoch, answer, probabilities)`` / ``words_failed(job_id, text)``.
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ class EngineRequest:
     bundle: str = ""
     device: str = "auto"
     batch_size: int = 16
+    mode: str | None = None       # chat models: rationale | fast (None: the card's)
 
     @property
     def key(self) -> tuple:
-        return (self.kind, self.bundle, self.device, self.batch_size)
+        return (self.kind, self.bundle, self.device, self.batch_size, self.mode)
 
 
 @dataclass
@@ -65,6 +68,18 @@ class ExplainJob:
     epoch: int
     method: str = "ablation"
     stage: str | None = None
+    channel_map: dict | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class WordsJob:
+    """A chat model's written answer for one epoch, asked on demand (cancellable)."""
+
+    job_id: int
+    request: EngineRequest
+    study: str
+    epoch: int
     channel_map: dict | None = None
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -165,7 +180,8 @@ def default_engine_factory(request: EngineRequest):
     from app.core.inference.engine import StageEngine
 
     _leave_a_core_for_the_gui()
-    return StageEngine(request.bundle, device=request.device, batch_size=request.batch_size)
+    return StageEngine(request.bundle, device=request.device, batch_size=request.batch_size,
+                       mode=request.mode)
 
 
 class _Signals(QObject):
@@ -173,12 +189,14 @@ class _Signals(QObject):
 
     warmed = Signal()
     started = Signal(int, object)
-    batch = Signal(int, object, object, int, int, float)
+    batch = Signal(int, object, object, int, int, float, object)
     finished = Signal(int, object)
     failed = Signal(int, str)
     status = Signal(str)
     explained = Signal(int, int, object, str, object)  # job, epoch, heat, spec json, info
     explain_failed = Signal(int, str)
+    worded = Signal(int, int, object, object)   # job, epoch, answer dict, probabilities
+    words_failed = Signal(int, str)
 
 
 class _Worker(_Signals):
@@ -226,6 +244,35 @@ class _Worker(_Signals):
                 "top": ex.top_regions}
         self.explained.emit(job.job_id, job.epoch, np.asarray(ex.heatmap, np.float32),
                             spec.to_json(), info)
+
+    @Slot(object)
+    def words(self, job: WordsJob) -> None:
+        """Ask the run's chat model to write its answer for one epoch."""
+        from app.core.inference.chat_readout import GenerationStopped
+
+        if job.stop.is_set():
+            return
+        try:
+            engine = self._engine(job.request)
+            if getattr(engine, "chat", None) is None:
+                raise PSGLensError("This model answers with a label only; it writes no "
+                                   "rationale.")
+            self.status.emit(f"The model is writing about epoch {job.epoch + 1}…")
+            probs, answer = engine.answer_epoch(self._open(job.study), job.epoch,
+                                                sources=job.channel_map or None,
+                                                should_stop=job.stop.is_set)
+        except GenerationStopped:
+            return
+        except PSGLensError as err:
+            self.words_failed.emit(job.job_id, str(err))
+            return
+        except Exception as err:  # the worker must survive anything the model does
+            log.exception("rationale %s failed", job.job_id)
+            self.words_failed.emit(job.job_id, f"The model stopped writing with an "
+                                               f"unexpected error: {err}")
+            return
+        self.worded.emit(job.job_id, job.epoch, answer.to_dict(),
+                         np.asarray(probs, np.float32))
 
     def _engine(self, request: EngineRequest):
         if request.key not in self._engines:
@@ -290,6 +337,10 @@ class _Worker(_Signals):
                 "spec_json": spec.to_json() if spec is not None else None,
                 "synthetic_only": bool(getattr(bundle, "card", {}).get("synthetic_only"))
                 if bundle is not None else False}
+        chat = getattr(engine, "chat", None)
+        if chat is not None:  # a chat model: how it was asked goes with the run
+            info["mode"] = engine.mode
+            info["layout_context"] = list(chat.layout.context)
         rec = Recording.open(job.study)
         kw = {}
         if hasattr(engine, "check_input"):  # the input check first: its verdicts go with the run
@@ -312,8 +363,11 @@ class _Worker(_Signals):
             rate = done / max(1e-9, time.perf_counter() - t0)
             total = int(getattr(res, "total", 0) or (len(job.epochs) if job.epochs is not None
                                                      else rec.n_epochs))
+            answers = (None if getattr(res, "answers", None) is None
+                       else [a.to_dict() for a in res.answers])
             self.batch.emit(job.job_id, np.array(res.epochs, dtype=np.int64),
-                            np.array(res.probabilities, dtype=np.float32), done, total, rate)
+                            np.array(res.probabilities, dtype=np.float32), done, total, rate,
+                            answers)
         elapsed = time.perf_counter() - t0
         self.finished.emit(job.job_id, {"stopped": job.stop.is_set(), "done": done,
                                         "rate": done / elapsed if elapsed > 0 else 0.0,
@@ -325,6 +379,7 @@ class ModelWorker(_Signals):
 
     _submit = Signal(object)
     _explain = Signal(object)
+    _words = Signal(object)
     _warm_up = Signal(str)
 
     def __init__(self, engine_factory: Callable[[EngineRequest], object] | None = None,
@@ -336,11 +391,13 @@ class ModelWorker(_Signals):
         self._worker.moveToThread(self._thread)
         self._submit.connect(self._worker.run)
         self._explain.connect(self._worker.explain)
+        self._words.connect(self._worker.words)
         self._warm_up.connect(self._worker.warm_up)
         for name in ("warmed", "started", "batch", "finished", "failed", "status",
-                     "explained", "explain_failed"):
+                     "explained", "explain_failed", "worded", "words_failed"):
             getattr(self._worker, name).connect(getattr(self, name))
         self._pending_explain: ExplainJob | None = None
+        self._pending_words: WordsJob | None = None
         self.finished.connect(self._done)
         self.failed.connect(self._done)
         self._jobs: dict[int, RunJob] = {}
@@ -378,6 +435,21 @@ class ModelWorker(_Signals):
         self._explain.emit(job)
         return job.job_id
 
+    def submit_words(self, request: EngineRequest, study: str, epoch: int, *,
+                     channel_map: dict | None = None) -> int:
+        """Queue "write the rationale" for one epoch; replaces (cancels) the previous."""
+        self.cancel_words()
+        job = WordsJob(self._next_id, request, str(study), int(epoch), channel_map)
+        self._next_id += 1
+        self._pending_words = job
+        self._words.emit(job)
+        return job.job_id
+
+    def cancel_words(self) -> None:
+        if self._pending_words is not None:
+            self._pending_words.stop.set()
+            self._pending_words = None
+
     def cancel_explain(self) -> None:
         if self._pending_explain is not None:
             self._pending_explain.stop.set()
@@ -395,6 +467,7 @@ class ModelWorker(_Signals):
         """Cancel, let the current batch finish, stop the thread. True if it stopped."""
         self.cancel()
         self.cancel_explain()
+        self.cancel_words()
         self._thread.quit()
         ok = self._thread.wait(timeout_ms)
         self._jobs.clear()

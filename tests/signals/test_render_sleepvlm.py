@@ -66,3 +66,14 @@ def test_the_spec_is_fixed_and_other_specs_are_unchanged():
     with pytest.raises(ValueError, match="whole recording"):
         render([None] * 6, spec)
     assert RenderSpec.preset("clinical").renderer == "psglens"
+
+
+def test_a_100_hz_recording_is_drawn_without_the_notch_it_cannot_hold():
+    from app.core.signals.render_sleepvlm import prepare_channel
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 20, 100 * 90)
+    y = prepare_channel(x, 100.0, "C4")          # 50 Hz is the Nyquist frequency here
+    assert y.shape == x.shape and np.isfinite(y).all()
+    rec = Recording.from_signals([("C4-M1", x, 100.0, "uV")], name="s.edf")
+    assert render_epoch(rec, RenderSpec.preset("sleepvlm"), 1).shape == (224, 448, 3)

@@ -125,7 +125,7 @@ def check_lora(tmp: Path, shipped: dict) -> None:
 
 def test_every_shipped_config_is_covered():
     assert SHIPPED == ["default-tiny.json", "llava-next-7b-lora.json",
-                       "llava-onevision-0.5b-lora.json"], \
+                       "llava-onevision-0.5b-lora.json", "sleepvlm-adapt.json"], \
         "a new config in training/configs needs a tiny end-to-end test here"
 
 
@@ -171,3 +171,29 @@ def test_onevision_config_on_a_tiny_onevision(tmp_path):
     card = run_and_check(path, tmp_path)
     assert card["architecture"] == "LlavaOnevisionForConditionalGeneration"
     check_lora(tmp_path, json.loads((CONFIGS / path.name).read_text()))
+
+
+def test_sleepvlm_adapt_config_on_a_tiny_qwen25_vl(tmp_path, tmp_path_factory):
+    """The shipped LoRA settings on a tiny SleepVLM-shaped bundle, through the command."""
+    from models import cached, sleepvlm_bundle
+
+    from app.core.inference.bundle import load_bundle
+
+    cfg = json.loads((CONFIGS / "sleepvlm-adapt.json").read_text())
+    ft = cfg["finetune_chat"]
+    ft.update(bundle=str(cached(sleepvlm_bundle, tmp_path_factory, False)),
+              output_dir=str(tmp_path / "ours"), device="cpu", max_steps=2, batch_size=2,
+              epochs_per_study=4,
+              sources=[{"type": "synthetic", "n_subjects": 1, "hours": 0.1, "seed": 9}])
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(cfg))
+    assert training_main(["finetune-chat", str(path)]) == 0
+    b = load_bundle(tmp_path / "ours")
+    conf = json.loads((b.adapter_path / "adapter_config.json").read_text())
+    shipped = json.loads((CONFIGS / "sleepvlm-adapt.json").read_text())["finetune_chat"]
+    assert (conf["r"], conf["lora_alpha"]) == (shipped["lora_r"], shipped["lora_alpha"])
+    from safetensors import safe_open
+
+    with safe_open(b.adapter_path / "adapter_model.safetensors", "pt") as f:
+        keys = list(f.keys())
+    assert keys and all("language_model" in k for k in keys)  # vision frozen

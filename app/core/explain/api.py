@@ -89,6 +89,10 @@ class Explanation:
     patch_size: int
     epoch: int | None = None
     notices: list[str] = field(default_factory=list)
+    # models asked several pictures (a layout): the context pictures' heatmaps, in the
+    # layout's order, and their epoch offsets from the target
+    context_heatmaps: list = field(default_factory=list)
+    context_offsets: list = field(default_factory=list)
 
     @property
     def stage_label(self) -> str:
@@ -304,6 +308,19 @@ def explain_epoch(engine, recording, epoch: int, *, method: str = "ablation",
 
     method = check_method(method)
     want = resolve_stage(stage)
+    if getattr(engine, "chat", None) is not None:  # several pictures per question
+        from app.core.explain.chat import explain_chat_epoch
+
+        key = (_bundle_key(engine), _study_key(recording), int(epoch), "chat", method, want,
+               _source_names(sources) if isinstance(sources, list) else repr(sources))
+        hit = _cache_get(key) if cache else None
+        if hit is not None:
+            return hit
+        ex = explain_chat_epoch(engine, recording, _epoch_index(epoch), method=method,
+                                stage=want, sources=sources, should_stop=should_stop)
+        if cache:
+            _cache_put(key, ex)
+        return ex
     check_model(engine)
     spec = engine.spec
     epoch = _epoch_index(epoch)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.inference.layout import AnswerFormat, MessageLayout
 from app.core.inference.readout import first_line
 from app.core.signals.render_spec import RenderSpec
 from app.errors import ModelError, SpecError
@@ -38,8 +39,9 @@ from app.errors import ModelError, SpecError
 CARD_FILE = "model_card.json"
 CARD_SCHEMA_VERSION = 1
 ADAPTER_DIR = "adapter"
-REQUIRED_KEYS = ("schema_version", "name", "version", "architecture", "labels", "prompt",
-                 "prompt_template", "render_spec")
+REQUIRED_KEYS = ("schema_version", "name", "version", "architecture", "labels", "render_spec")
+# a one-picture bundle asks its prompt through a template; a layout bundle has "layout"
+PROMPT_KEYS = ("prompt", "prompt_template")
 DEFAULT_LABELS = ("W", "N1", "N2", "N3", "REM")
 DEFAULT_PROMPT = "Classify the PSG. Choose from: W, N1, N2, N3, REM."
 DEFAULT_TEMPLATE = "USER: <image>\n{prompt} ASSISTANT:"
@@ -79,6 +81,8 @@ class Bundle:
     ref: str = ""                      # what from_pretrained gets: a folder or a hub id
     allow_download: bool = False
     notices: list[str] = field(default_factory=list)
+    layout: MessageLayout | None = None   # a multi-picture conversation (chat models)
+    answer: AnswerFormat = field(default_factory=AnswerFormat)
 
     @property
     def name(self) -> str:
@@ -176,9 +180,8 @@ class Bundle:
         try:
             processor = AutoProcessor.from_pretrained(
                 self.ref, local_files_only=not self.allow_download, trust_remote_code=False)
-        except (OSError, ValueError, TypeError, KeyError) as err:
-            raise ModelError(f"The processor of {self.display} cannot be loaded: "
-                             f"{first_line(err)}") from err
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, ImportError) as err:
+            processor = self._pictures_only_processor(err)
         tokenizer = getattr(processor, "tokenizer", None)
         if tokenizer is None:
             raise ModelError(f"{self.display} has no tokenizer in its processor files.")
@@ -187,11 +190,31 @@ class Bundle:
             tokenizer.pad_token = tokenizer.eos_token
         return processor
 
+    def _pictures_only_processor(self, err: BaseException):
+        """Qwen2-VL-family processors need torchvision for their video part; without it,
+        the same processor less video (see :mod:`app.core.inference.qwen_processor`)."""
+        from app.core.inference.qwen_processor import QWEN_VL_ARCHITECTURES, load_qwen_processor
+
+        if self.card.get("architecture") not in QWEN_VL_ARCHITECTURES:
+            raise ModelError(f"The processor of {self.display} cannot be loaded: "
+                             f"{first_line(err)}") from err
+        try:
+            return load_qwen_processor(self.ref, local_files_only=not self.allow_download)
+        except (OSError, ValueError, TypeError, KeyError) as err2:
+            raise ModelError(f"The processor of {self.display} cannot be loaded: "
+                             f"{first_line(err2)}") from err2
+
     def label_readout(self, tokenizer=None):
         """How the labels are read after the prompt (a ``LabelReadout``), or a ModelError
         when one forward pass cannot tell them apart."""
         from app.core.inference.readout import label_readout
 
+        if self.layout is not None:
+            from app.core.inference.chat_readout import ChatScorer
+
+            processor = self.load_processor()
+            return ChatScorer.plan(processor, self.layout, self.answer, self.labels,
+                                   source=self.display)
         tokenizer = tokenizer if tokenizer is not None else self.load_processor().tokenizer
         return label_readout(tokenizer, self.prompt, self.labels, source=self.display)
 
@@ -202,12 +225,35 @@ class Bundle:
 
         processor = self.load_processor()
         image_token = getattr(processor, "image_token", None)
-        if image_token and image_token not in self.prompt:
+        if self.layout is not None:
+            self._check_layout(processor)
+        elif image_token and image_token not in self.prompt:
             raise ModelError(f"The prompt template of {self.display} has no {image_token} "
                              "placeholder, so the model would never see the image.")
         self._check_processor(processor)
         model = load_weights(self, device=device, dtype=dtype, quantize=quantize)
         return model, processor
+
+    def _check_layout(self, processor) -> None:
+        from app.core.inference.chat_readout import ChatScorer
+
+        ChatScorer.plan(processor, self.layout, self.answer, self.labels, source=self.display)
+        if getattr(processor, "image_processor", None) is None:
+            raise ModelError(f"The processor of {self.display} has no image processor.")
+        h, w = self.spec.height, self.spec.width
+        ip = processor.image_processor
+        patch = int(getattr(ip, "patch_size", 14) or 14) * int(getattr(ip, "merge_size", 1) or 1)
+        min_px = int(getattr(ip, "min_pixels", 0) or (getattr(ip, "size", None) or {}).get(
+            "shortest_edge", 0) or 0)
+        if patch > 1 and (h % patch or w % patch):
+            self.notices.append(f"The render spec draws {w}x{h} but the processor of "
+                                f"{self.display} cuts pictures into {patch}-pixel tiles: it "
+                                "resizes every picture before the model sees it.")
+        if min_px and h * w < min_px:
+            raise ModelError(f"The processor of {self.display} enlarges pictures under "
+                             f"{min_px} pixels, and the render spec draws {w}x{h}: the "
+                             "model would never see the picture as drawn. Use a spec the "
+                             "processor takes as it is.")
 
     def _check_processor(self, processor) -> None:
         norm = self.card.get("image_normalisation") or {}
@@ -235,6 +281,14 @@ class Bundle:
                 "architecture": self.card.get("architecture"),
                 "base_model": self.card.get("base_model"), "adapter": self.card.get("adapter"),
                 "labels": list(self.labels), "prompt": self.card.get("prompt"),
+                "layout": None if self.layout is None else {
+                    "pictures": list(self.layout.offsets),
+                    "system_prompt": (f"{self.layout.system_file} "
+                                      f"({len(self.layout.system or '')} characters)"
+                                      if self.layout.system_file else
+                                      f"{len(self.layout.system or '')} characters"),
+                    "answer": self.answer.describe(),
+                    "default_mode": self.answer.default_mode},
                 "render_spec": f"{spec.name} v{spec.version}: {spec.width}x{spec.height}, "
                                f"{len(spec.rows)} rows ({', '.join(r.slot for r in spec.rows)}), "
                                f"{spec.scaling} scaling, fold {spec.fold}, "
@@ -288,24 +342,68 @@ def load_bundle(path: str | os.PathLike, *, check_tokenizer: bool = False,
     except SpecError as err:
         raise ModelError(str(err)) from err
     labels = _check_labels(card["labels"], str(path))
+    source = f"The model card of {path}"
+    layout = None
+    answer = AnswerFormat.from_card(card.get("answer"), source=source)
+    if "layout" in card:
+        layout = MessageLayout.from_card(card["layout"], path, source=source)
+        if answer.format != "json":
+            raise ModelError(f"{source} has a layout but no JSON answer format; a layout "
+                             "bundle needs an 'answer' section with format 'json'.")
+        prompt = ""
+    else:
+        prompt = _one_picture_prompt(card, path)
+    _check_calibration(card, str(path))
+    adapter = card.get("adapter")
+    weights = _weights_folder(path, card.get("weights"), allow_download)
+    if adapter:
+        _check_adapter(path, card, allow_download)
+    elif Path(weights).is_dir():
+        check_weights_folder(Path(weights))
+    if Path(weights).is_dir():
+        _check_processor_files(Path(weights))
+    bundle = Bundle(path, card, spec, labels, prompt, ref=weights,
+                    allow_download=allow_download, layout=layout, answer=answer)
+    if check_tokenizer:
+        bundle.label_readout()
+    return bundle
+
+
+def _one_picture_prompt(card: dict, path: Path) -> str:
+    missing = [k for k in PROMPT_KEYS if k not in card]
+    if missing:
+        raise ModelError(f"The model card of {path} lacks required key(s): "
+                         f"{', '.join(missing)} (or a 'layout').")
     template = card["prompt_template"]
     if not isinstance(template, str) or "{prompt}" not in template:
         raise ModelError(f"The model card of {path} has a prompt_template without "
                          "'{prompt}'.")
     if not isinstance(card["prompt"], str) or not card["prompt"].strip():
         raise ModelError(f"The model card of {path} has an empty prompt.")
-    _check_calibration(card, str(path))
-    adapter = card.get("adapter")
-    if adapter:
-        _check_adapter(path, card, allow_download)
-    else:
-        check_weights_folder(path)
-    _check_processor_files(path)
-    bundle = Bundle(path, card, spec, labels, fill_template(template, card["prompt"]),
-                    ref=str(path), allow_download=allow_download)
-    if check_tokenizer:
-        bundle.label_readout()
-    return bundle
+    return fill_template(template, card["prompt"])
+
+
+def _weights_folder(bundle: Path, weights: object, allow_download: bool) -> str:
+    """Where the full model is: the bundle itself, or the folder (absolute path, as the
+    user gave it at import) or hub id the card's ``weights`` names."""
+    if weights is None:
+        return str(bundle)
+    if not isinstance(weights, str) or not weights.strip():
+        raise ModelError(f"The model card of {bundle}: 'weights' must be a folder path or a "
+                         "hub id.")
+    candidate = Path(weights).expanduser()
+    if candidate.is_absolute():
+        if not candidate.is_dir():
+            raise ModelError(f"The weights of {bundle} were at {candidate}, which is not a "
+                             "folder any more; move them back, or import the model again.")
+        return str(candidate.resolve())
+    if weights.startswith(".") or "\\" in weights or weights.count("/") != 1:
+        raise ModelError(f"The model card of {bundle} points its weights at {weights!r}; "
+                         "weights outside the bundle must be an absolute path or a hub id.")
+    if not allow_download and _hf_cached(weights) is None:
+        raise ModelError(f"The weights {weights} of {bundle} are not in the local Hugging "
+                         "Face cache; download them first, or allow downloading.")
+    return weights
 
 
 def _check_calibration(card: dict, source: str) -> None:
@@ -449,8 +547,11 @@ def chat_prompt(processor, prompt: str) -> str:
 
 
 # -- saving ------------------------------------------------------------------------------
-def save_bundle(out_dir: str | os.PathLike, model, processor, card: dict) -> Path:
+def save_bundle(out_dir: str | os.PathLike, model, processor, card: dict, *,
+                extra_files: dict[str, Path] | None = None) -> Path:
     """Write a bundle atomically (temp folder, validated, then renamed into place).
+
+    ``extra_files`` (name in the bundle -> file) are copied in first (a layout's prompt).
 
     A ``peft.PeftModel`` is saved as its adapter only (``adapter/``); the card must then
     name the ``base_model`` (a hub id, or a path absolute or relative to the bundle).
@@ -463,8 +564,9 @@ def save_bundle(out_dir: str | os.PathLike, model, processor, card: dict) -> Pat
         card["render_spec"] = spec.to_dict()
     card.setdefault("schema_version", CARD_SCHEMA_VERSION)
     card.setdefault("labels", list(DEFAULT_LABELS))
-    card.setdefault("prompt", DEFAULT_PROMPT)
-    card.setdefault("prompt_template", DEFAULT_TEMPLATE)
+    if "layout" not in card:
+        card.setdefault("prompt", DEFAULT_PROMPT)
+        card.setdefault("prompt_template", DEFAULT_TEMPLATE)
     card.setdefault("base_model", None)
     card.setdefault("adapter", None)
     ip = getattr(processor, "image_processor", None)
@@ -476,6 +578,8 @@ def save_bundle(out_dir: str | os.PathLike, model, processor, card: dict) -> Pat
     card.setdefault("architecture", type(inner).__name__)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
+        for name, src in (extra_files or {}).items():
+            shutil.copy2(src, tmp / name)
         _save_files(model, processor, card, tmp, is_peft)
         load_bundle(tmp)  # never publish a bundle we would refuse to load
         # mkdtemp and some writers make owner-only files; a bundle is meant to be shared

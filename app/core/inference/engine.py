@@ -53,6 +53,7 @@ class EpochBatchResult:
     preprocess_sec: float = 0.0   # processor: resize/normalise/tokenise
     done: int = 0
     total: int = 0
+    answers: list | None = None   # per epoch, what a chat model wrote (chat_readout.Answer)
 
     @property
     def stages(self) -> np.ndarray:
@@ -99,6 +100,7 @@ class ScoreAccumulator:
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
         ("render_sec", "preprocess_sec", "model_sec"), 0.0))
     scored: int = 0
+    answers: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.probabilities = np.full((self.n_epochs, 5), np.nan, np.float32)
@@ -106,6 +108,8 @@ class ScoreAccumulator:
     def add(self, result: EpochBatchResult) -> None:
         self.probabilities[result.epochs] = result.probabilities
         self.scored += len(result.epochs)
+        if result.answers is not None:
+            self.answers.update(zip((int(e) for e in result.epochs), result.answers))
         for k in self.timings:
             self.timings[k] += getattr(result, k)
 
@@ -140,6 +144,10 @@ class StageEngine:
         Epochs per forward pass; halved automatically on out-of-memory.
     quantize : {None, "4bit", "8bit"}
         bitsandbytes quantization (CUDA only).
+    mode : {None, "rationale", "fast"}
+        For bundles that answer in JSON (a card ``layout``): write the rationale and read
+        the stage after it, or force an empty rationale and read the stage in one pass.
+        None: the card's ``answer.default_mode``.
 
     Examples
     --------
@@ -150,22 +158,39 @@ class StageEngine:
     """
 
     def __init__(self, bundle: Bundle | str | os.PathLike, *, device: str | None = "auto",
-                 dtype: Any = None, batch_size: int = 16, quantize: str | None = None) -> None:
+                 dtype: Any = None, batch_size: int = 16, quantize: str | None = None,
+                 mode: str | None = None) -> None:
+        from app.core.inference.layout import MODES
         from app.core.inference.readout import resolve_device
 
         if int(batch_size) < 1:
             raise ModelError(f"The batch size must be at least 1, not {batch_size}.")
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
         self.device, self.dtype = resolve_device(device, dtype)
+        answer = self.bundle.answer
+        self.mode = mode or answer.default_mode
+        if self.mode not in MODES or (self.bundle.layout is None and self.mode != "fast"):
+            raise ModelError(f"The model {self.bundle.scorer_id} answers "
+                             f"{answer.describe()}; mode {self.mode!r} is not one it has "
+                             f"(use {'rationale or fast' if self.bundle.layout else 'fast'}).")
         self.model, self.processor = self.bundle.load_model(
             device=str(self.device), dtype=self.dtype, quantize=quantize)
-        self.readout = self.bundle.label_readout(self.processor.tokenizer)
+        self.chat = None
+        if self.bundle.layout is not None:
+            from app.core.inference.chat_readout import ChatScorer
+
+            self.chat = ChatScorer(self.model, self.processor, self.bundle.layout, answer,
+                                   self.bundle.labels, self.device, self.dtype,
+                                   source=self.bundle.display)
+            self.readout = self.chat.readout
+        else:
+            self.readout = self.bundle.label_readout(self.processor.tokenizer)
         self.batch_size = int(batch_size)
         self.spec = self.bundle.spec
         self.name = self.bundle.scorer_id
         self.notices: list[str] = list(self.bundle.notices)
 
-    def _notice(self, text: str) -> None:
+    def notice(self, text: str) -> None:
         if text not in self.notices:  # the same study scored twice says it once
             self.notices.append(text)
             log.warning(text)
@@ -196,8 +221,7 @@ class StageEngine:
         NaN row, then Unscored with a note), an epoch unlike the training data keeps its
         stage with its confidence capped, and an inverted lead is drawn sign-flipped.
         """
-        from app.core.inference.calibration import apply_temperature
-        from app.core.signals.quality import NOT_STAGED, UNLIKE, temper
+        from app.core.signals.quality import NOT_STAGED
 
         spec = self.spec
         if abs(spec.epoch_sec - recording.epoch_sec) > 1e-9:
@@ -215,12 +239,16 @@ class StageEngine:
                        for r, s in zip(spec.rows, sources, strict=True)]
         missing = self.missing_notice(recording, sources)
         if missing:
-            self._notice(missing)
+            self.notice(missing)
         status = report.status if report is not None else np.zeros(recording.n_epochs, np.int8)
         refused = idx[status[idx] == NOT_STAGED]
         staged = idx[status[idx] != NOT_STAGED]
+        if self.chat is not None:  # first/last epochs are only context for a layout
+            targets = np.isin(staged, self.chat.layout.targets(recording.n_epochs))
+            context_only = staged[~targets]
+            refused, staged = np.sort(np.r_[refused, context_only]), staged[targets]
         acc = ScoreAccumulator(recording.n_epochs)
-        total, done, stopped = len(idx), 0, False
+        total, done = len(idx), 0
         if progress:
             progress(0, total)
         if refused.size:
@@ -229,31 +257,15 @@ class StageEngine:
                                       done=done, total=total)
             acc.add(result)
             yield result
-        renders = render_many(recording, spec, staged, sources=sources,
-                              batch_size=self.batch_size)
-        k = 0
-        while k < staged.size:
-            if should_stop is not None and should_stop():
-                stopped = True
-                break
-            t0 = time.perf_counter()
-            images = next(renders)
-            chunk = staged[k:k + len(images)]
-            if report is not None and report.unusable:
-                images = self._redraw_without(recording, images, chunk, sources, report)
-            render_sec = time.perf_counter() - t0
-            probs, pre_sec, model_sec = self._probabilities(images, chunk)
-            probs = apply_temperature(probs, self.temperature)
-            unlike = status[chunk] == UNLIKE
-            if unlike.any():
-                probs[unlike] = temper(probs[unlike])
-            k += len(chunk)
-            done += len(chunk)
-            result = EpochBatchResult(chunk, probs, render_sec, model_sec, pre_sec, done, total)
+        for result in self._batches(recording, staged, sources, report, status,
+                                    should_stop):
+            done += len(result.epochs)
+            result.done, result.total = done, total
             acc.add(result)
             if progress:
                 progress(done, total)
             yield result
+        stopped = done < total
         meta = {"model": self.name, "bundle": self.bundle.display, "engine": "vlm",
                 "render_spec": spec.name, "device": str(self.device),
                 "dtype": str(self.dtype).replace("torch.", ""), "stopped": stopped,
@@ -262,8 +274,85 @@ class StageEngine:
                 "temperature": self.temperature}
         if report is not None:
             meta["input_check"] = report.to_dict()
+        notes = report.epoch_notes() if report is not None else None
+        if self.chat is not None:
+            from app.core.inference.chat_engine import answer_notes
+
+            gave_none = [e for e, a in acc.answers.items() if a.stage is None]
+            refused = np.union1d(refused, np.asarray(gave_none, np.int64))
+            meta["mode"] = self.mode
+            if self.mode == "fast":
+                meta["approximation"] = ("fast mode: stages read with the rationale left "
+                                         "empty, outside what the model was trained to write")
+            meta["answers"] = {str(e): a.to_dict() for e, a in sorted(acc.answers.items())}
+            notes = answer_notes(notes, recording.n_epochs, self.chat.layout, acc.answers,
+                                 self.name)
         return acc.hypnogram(recording, scorer=self.name, meta=meta, not_staged=refused,
-                             notes=report.epoch_notes() if report is not None else None)
+                             notes=notes)
+
+    def _batches(self, recording, staged: np.ndarray, sources: list, report, status,
+                 should_stop: StopFn | None) -> Generator[EpochBatchResult, None, None]:
+        """Draw and score ``staged`` batch by batch (temperature and the check applied)."""
+        from app.core.inference.calibration import apply_temperature
+        from app.core.signals.quality import UNLIKE, temper
+
+        if self.chat is not None:
+            from app.core.inference.chat_engine import chat_batches
+
+            batches = chat_batches(self, recording, staged, sources, report, should_stop)
+        else:
+            batches = self._picture_batches(recording, staged, sources, report, should_stop)
+        for result in batches:
+            result.probabilities = apply_temperature(result.probabilities, self.temperature)
+            unlike = status[result.epochs] == UNLIKE
+            if unlike.any():
+                result.probabilities[unlike] = temper(result.probabilities[unlike])
+            yield result
+
+    def _picture_batches(self, recording, staged, sources, report, should_stop):
+        renders = render_many(recording, self.spec, staged, sources=sources,
+                              batch_size=self.batch_size)
+        k = 0
+        while k < staged.size:
+            if should_stop is not None and should_stop():
+                return
+            t0 = time.perf_counter()
+            images = next(renders)
+            chunk = staged[k:k + len(images)]
+            if report is not None and report.unusable:
+                images = self.redraw_without(recording, images, chunk, sources, report)
+            render_sec = time.perf_counter() - t0
+            probs, pre_sec, model_sec = self._probabilities(images, chunk)
+            k += len(chunk)
+            yield EpochBatchResult(chunk, probs, render_sec, model_sec, pre_sec)
+
+    def answer_epoch(self, recording, epoch: int, *, mode: str = "rationale",
+                     sources: Sequence | Mapping | None = None,
+                     should_stop: StopFn | None = None):
+        """Ask a chat model about one epoch now (the GUI's "write the rationale" after a
+        fast run): ``(probabilities (5,), Answer)``; NaN probabilities when it gave no
+        stage. ``should_stop`` cancels the generation between tokens (ModelError)."""
+        from app.core.inference.calibration import apply_temperature
+        from app.core.inference.layout import MODES
+
+        if self.chat is None:
+            raise ModelError(f"The model {self.name} answers with a label, not in words.")
+        if mode not in MODES:
+            raise ModelError(f"Unknown mode {mode!r}; use rationale or fast.")
+        recording.check_epoch(int(epoch))
+        if int(epoch) not in set(self.chat.layout.targets(recording.n_epochs).tolist()):
+            raise ModelError(f"Epoch {int(epoch) + 1} is context only for {self.name}: it "
+                             "needs the epochs before and after it.")
+        if sources is None or isinstance(sources, Mapping):
+            sources = resolve_sources(recording, self.spec, sources)
+        offsets = self.chat.layout.offsets
+        wanted = [int(epoch) + o for o in offsets]
+        drawn = np.concatenate(list(render_many(recording, self.spec, np.unique(wanted),
+                                                sources=list(sources))))
+        where = {e: i for i, e in enumerate(np.unique(wanted).tolist())}
+        probs, answers = self.chat.score([[drawn[where[e]] for e in wanted]], mode,
+                                         should_stop=should_stop)
+        return apply_temperature(probs, self.temperature)[0], answers[0]
 
     @property
     def temperature(self) -> float:
@@ -279,7 +368,7 @@ class StageEngine:
         return describe_missing(recording.path.name, self.spec, sources,
                                 self.bundle.validated_subsets)
 
-    def _redraw_without(self, recording, images, chunk, sources, report) -> np.ndarray:
+    def redraw_without(self, recording, images, chunk, sources, report) -> np.ndarray:
         """Epochs where a slot's channel failed the check, drawn with that row missing."""
         from app.core.signals.render import render_epoch
 
@@ -331,7 +420,7 @@ class StageEngine:
                                      f"{self.device} even one epoch at a time; use a smaller "
                                      "dtype, --quantize or the CPU.") from err
                 self.batch_size = max(1, bs // 2)
-                self._notice(f"Out of memory on {self.device} at batch size {bs}; "
+                self.notice(f"Out of memory on {self.device} at batch size {bs}; "
                              f"retrying with batch size {self.batch_size}.")
                 continue
             pre_sec += t1 - t0

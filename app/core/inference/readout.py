@@ -243,8 +243,11 @@ class LabelReadout:
 
 
 def label_readout(tokenizer, prompt: str, labels: Sequence[str], *,
-                  source: str = "the model") -> LabelReadout:
+                  source: str = "the model", joiner: str = " ") -> LabelReadout:
     """Plan the one-pass readout of ``labels`` after ``prompt``, or a ModelError saying why.
+
+    ``joiner`` is what separates the prompt from a label: a space after "ASSISTANT:",
+    nothing inside a JSON string (``"sleep_stage": "`` + ``N2``).
 
     Labels may share starting tokens as long as ONE shared path tells them all apart (the
     usual case: "N1/N2/N3" sharing "▁N"); a label that is a prefix of another, or two
@@ -254,7 +257,8 @@ def label_readout(tokenizer, prompt: str, labels: Sequence[str], *,
     unk = getattr(tokenizer, "unk_token_id", None)
     seqs = []
     for label in labels:
-        full = list(tokenizer(f"{prompt} {label}", add_special_tokens=False)["input_ids"])
+        full = list(tokenizer(f"{prompt}{joiner}{label}",
+                              add_special_tokens=False)["input_ids"])
         if len(full) <= len(base) or full[:len(base)] != base:
             raise ModelError(f"The label {label!r} of {source} does not tokenize as a "
                              "continuation of the prompt, so its probability cannot be read "

@@ -106,7 +106,8 @@ class ScoringSession:
 
     Subscribe to ``on_change`` (``callback(kind, payload)``), called after each commit:
     ``"stage"`` ``{"epoch", "old", "new", "kind", "who"}`` per changed epoch,
-    ``"model_run"`` ``{"run_id", "start", "stop"}``, ``"channel_map"`` ``{"channel_map"}``,
+    ``"model_run"`` ``{"run_id", "start", "stop"}``, ``"model_answers"`` ``{"run_id",
+    "epochs"}``, ``"channel_map"`` ``{"channel_map"}``,
     ``"state"`` ``{"key", "value"}``.
     """
 
@@ -416,6 +417,33 @@ class ScoringSession:
                        "VALUES (?,?,?,?,?)", (run_id, *chunk))
         self._emit("model_run", {"run_id": run_id, "start": chunk[0],
                                  "stop": chunk[0] + chunk[1]})
+
+    def add_model_answers(self, run_id: int, answers: dict[int, dict]) -> None:
+        """What a chat model wrote for these epochs (``{epoch: Answer.to_dict()}``),
+        committed at once; a later answer for an epoch replaces the earlier one."""
+        rows = []
+        for epoch, answer in answers.items():
+            self._check_epoch(int(epoch))
+            rows.append((run_id, int(epoch), json.dumps(answer, ensure_ascii=False)))
+        if not rows:
+            return
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM model_runs WHERE id = ?", (run_id,)).fetchone() is None:
+                raise SessionError(f"This session has no model run {run_id}.")
+            db.executemany("INSERT INTO model_answers (run_id, epoch, answer) VALUES (?,?,?)",
+                           rows)
+        self._emit("model_answers", {"run_id": run_id, "epochs": [r[1] for r in rows]})
+
+    def model_answers(self, run_id: int) -> dict[int, dict]:
+        """The run's answers by epoch (the latest per epoch); {} for runs without."""
+        out: dict[int, dict] = {}
+        for epoch, text in self._query("SELECT epoch, answer FROM model_answers WHERE "
+                                       "run_id = ? ORDER BY id", (run_id,)):
+            try:
+                out[int(epoch)] = json.loads(text)
+            except ValueError:  # a damaged row loses that epoch's text, not the run
+                log.warning("session %s: unreadable answer for epoch %s", self.path, epoch)
+        return out
 
     def _coverage(self, run_id: int) -> np.ndarray:
         done = np.zeros(self.n_epochs, bool)

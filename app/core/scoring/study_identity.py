@@ -317,6 +317,11 @@ CREATE TABLE IF NOT EXISTS model_chunks (
     id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES model_runs (id),
     start INTEGER NOT NULL, n INTEGER NOT NULL, probs BLOB NOT NULL, stages BLOB);
 CREATE INDEX IF NOT EXISTS model_chunks_run ON model_chunks (run_id);
+-- what a chat model wrote per epoch (rationale, cited rules); later rows win
+CREATE TABLE IF NOT EXISTS model_answers (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES model_runs (id),
+    epoch INTEGER NOT NULL, answer TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS model_answers_run ON model_answers (run_id, epoch);
 """
 
 

@@ -43,8 +43,9 @@ def prepare_channel(x: np.ndarray, sfreq: float, name: str) -> np.ndarray:
     if wlo < whi:
         b, a = sps.butter(4, [wlo, whi], btype="bandpass")
         x = sps.filtfilt(b, a, x)
-    b, a = sps.iirnotch(50.0, 20.0, sfreq)
-    x = sps.filtfilt(b, a, x)
+    if 50.0 < nyq:  # a 100-Hz recording cannot hold 50 Hz: nothing to notch
+        b, a = sps.iirnotch(50.0, 20.0, sfreq)
+        x = sps.filtfilt(b, a, x)
     if abs(sfreq - RATE) >= 0.1:
         n_out = int(round(RATE / sfreq * x.size))
         pos = np.linspace(0, x.size - 1, n_out)

@@ -50,6 +50,16 @@ class SettingsDialog(QDialog):
         self.batch = QSpinBox()
         self.batch.setRange(1, 512)
         self.batch.setValue(s.batch_size)
+        self.mode = QComboBox()  # only models that answer in words (SleepVLM) use it
+        for text, value in (("as the model card says", ""),
+                            ("rationale: write the reasons, then the stage", "rationale"),
+                            ("fast: the stage at once (an approximation)", "fast")):
+            self.mode.addItem(text, value)
+        self.mode.setCurrentIndex(max(0, self.mode.findData(s.answer_mode)))
+        self.mode.setToolTip("For models that answer in words (SleepVLM). Fast reads the "
+                             "stage with the rationale left empty: several times quicker, "
+                             "outside what the model was trained on. Write a rationale for "
+                             "one epoch any time from the Model panel.")
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.2, 0.99)
         self.threshold.setSingleStep(0.05)
@@ -76,6 +86,7 @@ class SettingsDialog(QDialog):
         form.addRow("Model bundle", bundle_row)
         form.addRow("Device", self.device)
         form.addRow("Batch size", self.batch)
+        form.addRow("Answer mode", self.mode)
         form.addRow("Low-confidence threshold", self.threshold)
         form.addRow("Auto-advance", self.advance)
         form.addRow("Theme", self.theme)
@@ -112,6 +123,7 @@ class SettingsDialog(QDialog):
             self.base, scorer_name=self.scorer_name.text().strip(),
             scorer_id=self.scorer_id.text().strip(), default_bundle=self.bundle.text().strip(),
             device=self.device.currentText(), batch_size=self.batch.value(),
+            answer_mode=str(self.mode.currentData() or ""),
             low_confidence=round(self.threshold.value(), 3),
             auto_advance=self.advance.isChecked(), theme=self.theme.currentText(),
             stage_colors=dict(self.colors), notes=[])
