@@ -212,7 +212,10 @@ def sleepvlm_bundle(root: Path, taught: bool = True, variant: str = "fine") -> P
     """``psg-lens model import sleepvlm`` of :func:`sleepvlm_weights`."""
     from app.core.inference.importers import import_sleepvlm
 
-    weights = sleepvlm_weights(root, taught)
+    key = ("sleepvlm_weights", (taught,), ())  # as cached() keys it: taught once a session
+    if key not in _CACHE:
+        _CACHE[key] = sleepvlm_weights(root, taught)
+    weights = _CACHE[key]
     prompt = root / "prompt.md"
     prompt.write_text(SLEEPVLM_PROMPT, encoding="utf-8")
     return import_sleepvlm(weights, prompt, root / f"sleepvlm-{variant}", variant=variant)

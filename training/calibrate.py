@@ -234,7 +234,7 @@ def main(args: CalibrateArgs) -> dict:
               "montages": by_montage, "test_images": _metrics(y_test, p_test.argmax(1))}
     if args.reliability_png:
         plot_reliability(before, after, args.reliability_png,
-                         f"{bundle.scorer_id}: reliability on {len(test)} held-out "
+                         f"{bundle.scorer_id}: reliability on\n{len(test)} held-out "
                          "synthetic test images")
     if args.output_json:
         Path(args.output_json).write_text(json.dumps(result, indent=2))
