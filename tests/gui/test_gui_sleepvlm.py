@@ -56,6 +56,9 @@ def test_a_rationale_run_shows_the_models_words_for_each_epoch(qtbot, window):
     qtbot.waitUntil(lambda: TAUGHT_RATIONALE in words.text.text())
     assert words.isVisible() and "Rules cited: N2.1, N2.3" in words.text.text()
     assert not words.button.isEnabled()  # it already wrote its reasons
+    ws = w.c.workspace  # the heatmap: Qwen patches mapped back onto the target picture
+    qtbot.waitUntil(lambda: ws.explanation_for(2) is not None, timeout=60000)
+    assert ws.explanation_for(2).heat.shape == (224, 448)
     w.c.workspace.set_epoch(0)
     qtbot.waitUntil(lambda: "Context only" in words.text.text())
     assert "did not stage" in w.study_view.model_view.summary.text()
