@@ -49,6 +49,7 @@ def _expert(rec) -> np.ndarray | None:
 def main() -> int:
     from app.commands.score import default_model_path
     from app.core.inference.engine import StageEngine
+    from app.core.inference.smoothing import smooth_hypnogram
     from app.core.inference.yasa_engine import YasaEngine
     from app.core.scoring.agreement import agreement
     from app.core.signals.quality import display_name
@@ -70,7 +71,7 @@ def main() -> int:
           f"peer: {yasa.name}")
     files = sorted(PSG.rglob("*.edf")) + sorted(PSG.rglob("*.bdf"))
     files = [f for f in files if "hypnogram" not in f.name.lower()]
-    pooled = {"model": [0, 0], "yasa": [0, 0]}
+    pooled = {"model": [0, 0], "smooth": [0, 0], "yasa": [0, 0]}
     for f in files:
         rec = Recording.open(f)
         sources = resolve_sources(rec, engine.spec)
@@ -95,6 +96,9 @@ def main() -> int:
         conf = float(np.nanmean(hyp.probabilities[staged].max(1))) if staged.any() else np.nan
         print(f"  model  {_stages(hyp.stages)}  mean confidence {conf:.2f}  "
               f"({t_model:.1f} s)")
+        # psg-lens score --smooth: the HMM prior from 597 real expert hypnograms
+        smooth = smooth_hypnogram(hyp)
+        print(f"  smooth {_stages(smooth.stages)}  (the model + HMM smoothing, score --smooth)")
         if y is not None:
             yconf = float(np.nanmean(y.probabilities.max(1)))
             print(f"  YASA   {_stages(y.stages)}  mean confidence {yconf:.2f}  "
@@ -103,7 +107,7 @@ def main() -> int:
         if truth is not None and (truth >= 0).any():
             ok = truth >= 0
             print(f"  expert {_stages(truth)}")
-            for name, h in (("model", hyp), ("yasa", y)):
+            for name, h in (("model", hyp), ("smooth", smooth), ("yasa", y)):
                 if h is None:
                     continue
                 right = int(((h.stages == truth) & ok).sum())
@@ -111,25 +115,32 @@ def main() -> int:
                     pooled[name][0] += right
                     pooled[name][1] += int(ok.sum())
                     if name == "model":
+                        n_smooth = int(((smooth.stages == truth) & ok).sum())
                         results.append({"recording": str(f.relative_to(PSG)), "result":
                                         f"{right} of {int(ok.sum())} expert-scored epochs right "
                                         f"(model {_stages(h.stages)}, expert "
                                         f"{_stages(truth)}, YASA "
-                                        f"{_stages(y.stages) if y is not None else '-'})"})
+                                        f"{_stages(y.stages) if y is not None else '-'}); "
+                                        f"with HMM smoothing {n_smooth} of {int(ok.sum())}"})
                 print(f"  {name:<6} vs expert: {right} of {int(ok.sum())} epochs right "
                       f"(accuracy {right / ok.sum():.2f})")
         elif y is not None:
             both = (hyp.stages >= 0) & (y.stages >= 0)
             a = agreement(y.stages[both], hyp.stages[both])
+            b = agreement(y.stages[both], smooth.stages[both])
             print(f"  no expert stages: model vs YASA agreement {a.accuracy:.2f} "
                   f"(kappa {a.kappa:.2f}) on {int(both.sum())} epochs - agreement, not accuracy")
+            print(f"                    smoothed vs YASA agreement {b.accuracy:.2f} "
+                  f"(kappa {b.kappa:.2f})")
             results.append({"recording": str(f.relative_to(PSG)), "result":
                             f"no expert stages; agreement with YASA {a.accuracy:.2f} "
-                            f"(kappa {a.kappa:.2f}) on {int(both.sum())} epochs"})
+                            f"(kappa {a.kappa:.2f}) on {int(both.sum())} epochs; with HMM "
+                            f"smoothing {b.accuracy:.2f} (kappa {b.kappa:.2f})"})
     print("\npooled over the expert-scored real epochs (each recording once):")
     for name, (right, n) in pooled.items():
         if n:
-            print(f"  {name:<6} {right} of {n} right (accuracy {right / n:.2f})")
+            label = "model+smoothing" if name == "smooth" else name
+            print(f"  {label:<15} {right} of {n} right (accuracy {right / n:.2f})")
     if args.update_card:
         _update_card(Path(args.model), results, yasa.name)
     return 0
