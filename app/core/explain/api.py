@@ -175,10 +175,16 @@ def estimate_cost(engine, method: str = "ablation", *, image_shape: tuple[int, i
     (197, True)
     """
     method = check_method(method)
-    check_model(engine)
     spec = engine.spec
     shape = tuple(image_shape or (spec.height, spec.width))
     ppe = perturbations_per_eval or getattr(engine, "batch_size", 8)
+    if getattr(engine, "chat", None) is not None:  # several pictures per question
+        from app.core.explain.chat import chat_forward_items
+
+        items, weight = chat_forward_items(engine, method, shape)
+        return _estimate(engine, method, shape, _timing(engine, shape), n_steps, ppe,
+                         items=(items, weight))
+    check_model(engine)
     return _estimate(engine, method, shape, _timing(engine, shape), n_steps, ppe)
 
 
@@ -193,8 +199,14 @@ def _timing(engine, shape: tuple[int, int]) -> tuple[float, float]:
     blank[...] = np.asarray(engine.spec.background, np.uint8)
 
     def timed(n: int) -> float:
-        inputs = engine.readout.extend(prepare_inputs(
-            engine.processor, [blank] * n, engine.bundle.prompt, engine.device, engine.dtype))
+        chat = getattr(engine, "chat", None)
+        if chat is not None:  # one question: the layout's pictures, the fast prompt
+            inputs = chat.readout.extend(chat.inputs(
+                [[blank] * len(chat.layout.offsets)] * n, chat.fast_prompt))
+        else:
+            inputs = engine.readout.extend(prepare_inputs(
+                engine.processor, [blank] * n, engine.bundle.prompt, engine.device,
+                engine.dtype))
         import torch
 
         t0 = time.perf_counter()
@@ -217,8 +229,9 @@ def _timing(engine, shape: tuple[int, int]) -> tuple[float, float]:
 
 
 def _estimate(engine, method: str, shape, timing: tuple[float, float], n_steps: int,
-              ppe: int) -> CostEstimate:
-    items, weight = forward_items(method, shape, patch_size(engine.model), n_steps=n_steps)
+              ppe: int, items: tuple[int, float] | None = None) -> CostEstimate:
+    items, weight = items or forward_items(method, shape, patch_size(engine.model),
+                                           n_steps=n_steps)
     call, picture = timing
     calls = -(-items // max(1, int(ppe)))
     seconds = weight * (calls * call + items * picture)

@@ -59,6 +59,22 @@ def rows_to_map(scores: np.ndarray, grid_thw, merge: int, patch: int) -> np.ndar
     return np.kron(grid, np.ones((patch, patch)))
 
 
+def chat_forward_items(engine, method: str, shape: tuple[int, int], n_steps: int = 8
+                       ) -> tuple[int, float]:
+    """``(questions through the model, cost weight)`` of a method, for the estimate:
+    ig is ``n_steps`` forward and backward passes; occlusion one pass per tile of every
+    picture; other methods are refused here, before any model time is spent."""
+    method = "occlusion" if method == "ablation" else method
+    if method not in CHAT_METHODS:
+        raise ExplainError(f"{engine.name} reads several pictures per question; its heatmaps "
+                           f"are made with ig or occlusion, not {method}.")
+    if method == "ig":
+        return n_steps, 3.0  # a backward pass costs about two forward passes
+    tile = _patch(engine.chat) * _merge(engine.chat)
+    per_picture = -(-shape[0] // tile) * -(-shape[1] // tile)
+    return per_picture * len(engine.chat.layout.offsets) + 1, 1.0
+
+
 def explain_chat_epoch(engine, recording, epoch: int, *, method: str = "ig",
                        stage: Stage | None = None, sources=None,
                        should_stop: Callable[[], bool] | None = None,
