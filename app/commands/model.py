@@ -72,16 +72,16 @@ def run_info(args: argparse.Namespace) -> int:
     base = d["base_model"] or "-"
     print(f"{d['name']} {d['version']}  ({d['path']})")
     print(f"  architecture:    {d['architecture']}")
+    outside = bundle.card.get("weights")
     print("  weights:         " + (f"LoRA adapter '{d['adapter']}' on base {base}"
-                                    if d["adapter"] else "full model in the bundle"))
+                                    if d["adapter"] else f"full model in {outside}"
+                                    if outside else "full model in the bundle"))
     print(f"  labels:          {', '.join(d['labels'])}")
     if d["layout"]:
         lay = d["layout"]
         print(f"  question:        pictures of epochs {lay['pictures']} around the target, "
               f"system prompt {lay['system_prompt']}")
         print(f"  answer:          {lay['answer']}; default mode {lay['default_mode']}")
-        if bundle.card.get("weights"):
-            print(f"  weights folder:  {bundle.card['weights']}")
     else:
         print(f"  prompt:          {d['prompt']}")
     print(f"  render spec:     {d['render_spec']}")

@@ -37,7 +37,7 @@ def test_model_info_says_how_the_question_and_answer_are_laid_out(bundle, capsys
     out = capsys.readouterr().out
     assert "pictures of epochs [-1, 0, 1]" in out
     assert 'JSON with "reasoning_text", "applicable_rules", "sleep_stage"' in out
-    assert "default mode rationale" in out and "weights folder:" in out
+    assert "default mode rationale" in out and "full model in /" in out
 
 
 def test_model_check_prints_the_rationale(bundle, capsys):
