@@ -347,6 +347,22 @@ def atomic_paths(*targets: Path) -> Iterator[list[Path]]:
                 tmp.unlink()
 
 
+# a spreadsheet runs a cell that starts with one of these as a formula (CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A text cell a spreadsheet shows as text: line breaks become spaces (a CR inside a
+    cell splits the row for many readers) and formula starts get a leading apostrophe
+    (OWASP's advice); :func:`from_spreadsheet_safe` takes the apostrophe off again."""
+    text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def from_spreadsheet_safe(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     with atomic_paths(path) as (tmp,):
         with open(tmp, "w", encoding="utf-8", newline="") as f:

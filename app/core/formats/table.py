@@ -34,9 +34,11 @@ from app.core.formats._common import (
     fmt_float,
     fmt_sec,
     fname,
+    from_spreadsheet_safe,
     make_hypnogram,
     parse_iso,
     read_text,
+    spreadsheet_safe,
     to_stage,
     write_text_atomic,
 )
@@ -170,6 +172,9 @@ def read_table(path: Path, *, unknown: str = "raise", epoch_sec: float | None = 
             else:
                 raise FormatError(f"{name}, line {line}: the source {label!r} is not one of "
                                   f"{', '.join(_SOURCES)}.")
+    if "scorer" in col:  # our own files wrote formula-like names with an apostrophe
+        for _, row in rows:
+            row[col["scorer"]] = from_spreadsheet_safe(row[col["scorer"]])
     scorers = {row[col["scorer"]] for _, row in rows} - {""} if "scorer" in col else set()
     if len(scorers) > 1:
         warnings.append(f"Several scorers in one file ({', '.join(sorted(scorers))}); the "
@@ -180,7 +185,7 @@ def read_table(path: Path, *, unknown: str = "raise", epoch_sec: float | None = 
                          probabilities=_probabilities(name, rows, col), sources=sources,
                          scorer=scorer, meta=meta)
     if "note" in col:
-        hyp.notes = [row[col["note"]] for _, row in rows]
+        hyp.notes = [from_spreadsheet_safe(row[col["note"]]) for _, row in rows]
     return hyp
 
 
@@ -257,7 +262,8 @@ def write_table(hyp: Hypnogram, path: Path, *, delimiter: str = ",",
     w.writerow(header + (list(PROB_COLUMNS) if probs is not None else [])
                + (["note"] if notes is not None else []))
     for i in range(hyp.n_epochs):
-        w.writerow(_row(hyp, probs, i) + ([notes[i]] if notes is not None else []))
+        w.writerow(_row(hyp, probs, i) + ([spreadsheet_safe(notes[i])] if notes is not None
+                                          else []))
     write_text_atomic(Path(path), buf.getvalue())
 
 
@@ -266,7 +272,7 @@ def _row(hyp: Hypnogram, probs: np.ndarray | None, i: int) -> list[str]:
     clock = "" if hyp.start_time is None else \
         (hyp.start_time + dt.timedelta(seconds=onset)).strftime("%H:%M:%S")
     row = [str(i + 1), fmt_sec(onset), clock, Stage(int(hyp.stages[i])).label,
-           Source(int(hyp.sources[i])).label, hyp.scorer,
+           Source(int(hyp.sources[i])).label, spreadsheet_safe(hyp.scorer),
            "" if probs is None else fmt_float(probs[i].max())]
     if probs is not None:
         row += [fmt_float(p) for p in probs[i]]
