@@ -91,6 +91,26 @@ def test_xml_entities_refused(tmp_path: Path) -> None:
         read_hypnogram(path)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_xml_entities_refused_in_any_encoding(tmp_path: Path, encoding: str) -> None:
+    text = (f'<?xml version="1.0" encoding="{encoding.upper()}"?>\n'
+            '<!DOCTYPE PSGAnnotation [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>\n'
+            "<PSGAnnotation><ScoredEvents/></PSGAnnotation>")
+    path = tmp_path / "lol.xml"
+    path.write_bytes(text.encode(encoding))
+    assert b"<!ENTITY" not in path.read_bytes()  # a byte search cannot see it
+    with pytest.raises(FormatError, match="lol.xml declares XML entities"):
+        read_hypnogram(path, format="nsrr")
+
+
+def test_an_external_entity_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "x.xml", '<?xml version="1.0"?>\n<!DOCTYPE PSGAnnotation [\n'
+                  '<!eNtItY x SYSTEM "file:///etc/passwd">]>\n'
+                  "<PSGAnnotation><ScoredEvents>&x;</ScoredEvents></PSGAnnotation>")
+    with pytest.raises(FormatError, match="declares XML entities"):
+        read_hypnogram(path, format="nsrr")
+
+
 def test_malformed_xml_names_the_line(tmp_path: Path) -> None:
     path = _write(tmp_path / "n.xml", "<PSGAnnotation>\n<ScoredEvents>\n<ScoredEvent>\n"
                   "</ScoredEvents>\n</PSGAnnotation>\n")

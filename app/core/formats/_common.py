@@ -192,6 +192,23 @@ def parse_iso(path: Path, text: str | None, where: str) -> dt.datetime | None:
                           "ISO date and time (YYYY-MM-DDTHH:MM:SS).") from None
 
 
+_XML_BOMS = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+             (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
+             (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
+             (b"\x00<\x00?", "utf-16-be"), (b"<\x00?\x00", "utf-16-le"))
+_XML_ENCODING = re.compile(r"(<\?xml[^>]*?)\s+encoding\s*=\s*[\"'][^\"']*[\"']")
+
+
+def xml_as_utf8(raw: bytes) -> bytes:
+    """XML in UTF-16 or UTF-32 (with or without a byte-order mark) as UTF-8, its
+    declaration's encoding removed, so one parser and one entity check read any file."""
+    for mark, enc in _XML_BOMS:
+        if raw.startswith(mark):
+            text = raw.decode(enc, errors="replace").lstrip("\ufeff")
+            return _XML_ENCODING.sub(r"\1", text, count=1).encode("utf-8")
+    return raw
+
+
 def parse_xml(path: Path, roots: dict[str, str]) -> ET.Element:
     """Parse a small XML file whose root must be one of ``roots`` (tag -> format name).
 
@@ -203,6 +220,7 @@ def parse_xml(path: Path, roots: dict[str, str]) -> ET.Element:
         raw = Path(path).read_bytes()
     except OSError as e:
         raise FormatError(f"Cannot open {name}: {e.strerror or e}.") from None
+    raw = xml_as_utf8(raw)
     if re.search(rb"<!ENTITY", raw, re.IGNORECASE):
         raise FormatError(f"{name} declares XML entities (<!ENTITY>), which are refused for "
                           "safety; remove the DOCTYPE block.")
