@@ -91,7 +91,7 @@ def adapter_bundle(root: Path, *, arch: str = "llava"):
     processor.save_pretrained(base)
     peft_model = lora_model(model)
     out = save_bundle(root / f"lora-{arch}", peft_model, processor,
-                      card(name=f"tiny-lora-{arch}", base_model=f"../base-{arch}"))
+                      card(name=f"tiny-lora-{arch}", base_model=str(base.resolve())))
     return out, peft_model
 
 

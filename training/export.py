@@ -100,6 +100,9 @@ def main(args: ExportArgs) -> Path:
         model = AutoModelForImageTextToText.from_pretrained(ckpt, local_files_only=True,
                                                             use_safetensors=True)
     card = build_card(args, processor)
+    if card.get("base_model") and Path(card["base_model"]).expanduser().is_dir():
+        # a local base as an absolute path: a card never reaches out of its bundle by '..'
+        card["base_model"] = str(Path(card["base_model"]).expanduser().resolve())
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     card["architecture"] = type(inner).__name__
     out = save_bundle(args.output_dir, model, processor, card)

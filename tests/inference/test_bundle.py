@@ -80,7 +80,8 @@ def test_save_bundle_replaces_an_existing_bundle(tmp_path):
 def test_adapter_bundle_saves_only_the_adapter(tmp_path_factory):
     path, _ = cached(adapter_bundle, tmp_path_factory)
     b = load_bundle(path, check_tokenizer=True)
-    assert b.card["adapter"] == "adapter" and b.card["base_model"] == "../base-llava"
+    assert b.card["adapter"] == "adapter" and b.card["base_model"] == str(
+        (path.parent / "base-llava").resolve())
     assert (path / "adapter" / "adapter_model.safetensors").is_file()
     assert (path / "adapter" / "adapter_config.json").is_file()
     assert not (path / "model.safetensors").exists()
@@ -207,8 +208,12 @@ def test_adapter_in_pickle_format_is_refused(tmp_path_factory, tmp_path):
 def test_missing_base_model(tmp_path_factory, tmp_path):
     path, _ = cached(adapter_bundle, tmp_path_factory)
     dst = tmp_path / "lora"
-    shutil.copytree(path, dst)  # ../base-llava does not exist beside the copy
+    shutil.copytree(path, dst)
+    _edit_card(dst, base_model=str(tmp_path / "moved-away"))
     with pytest.raises(ModelError, match="base model of .* is not a folder"):
+        load_bundle(dst)
+    _edit_card(dst, base_model="../base-llava")  # relative, outside the bundle: refused
+    with pytest.raises(ModelError, match="outside the bundle; a base model outside"):
         load_bundle(dst)
     _edit_card(dst, base_model="some-org/not-downloaded-model")
     with pytest.raises(ModelError, match="not in the local Hugging Face cache"):

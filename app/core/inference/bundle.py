@@ -465,6 +465,10 @@ def _resolve_base(bundle: Path, base: str | None, allow_download: bool) -> str:
     if not base:
         raise ModelError(f"The model card of {bundle} has no base_model.")
     candidate = Path(base).expanduser()
+    if not candidate.is_absolute() and ".." in Path(base).parts:
+        raise ModelError(f"The model card of {bundle} points its base model at {base!r}, "
+                         "outside the bundle; a base model outside the bundle must be an "
+                         "absolute path or a hub id.")
     candidate = candidate if candidate.is_absolute() else bundle / candidate
     if candidate.is_dir():
         return str(candidate.resolve())
