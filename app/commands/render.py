@@ -12,27 +12,39 @@ from app.errors import PSGLensError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("render", help="draw one epoch as the model sees it (PNG)")
+    p = sub.add_parser("render", help="draw one epoch as the model sees it (PNG or JPEG)")
     p.add_argument("study")
     p.add_argument("--epoch", type=int, required=True, help="epoch index, 0-based")
     p.add_argument("--spec", default="clinical",
                    help="render preset (clinical, paper) or a spec JSON file")
-    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.add_argument("-o", "--output", required=True,
+                   help="picture to write: .png (exactly what the model reads) or .jpg")
     p.set_defaults(func=run)
+
+
+# the extension says the format; PNG is lossless (what the model reads, pixel for pixel)
+FORMATS = {".png": ("PNG", {}), ".jpg": ("JPEG", {"quality": 95}),
+           ".jpeg": ("JPEG", {"quality": 95})}
 
 
 def run(args: argparse.Namespace) -> int:
     from PIL import Image
 
+    out = Path(args.output)
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:  # before any reading or drawing
+        raise PSGLensError(f"Cannot write {out.name}: give a .png (lossless, what the model "
+                           "reads) or a .jpg file.")
+    if not out.parent.is_dir():
+        raise PSGLensError(f"Cannot write {out}: the folder {out.parent} does not exist.")
     rec = Recording.open(args.study)
     spec = RenderSpec.load(args.spec)
     rec.check_epoch(args.epoch)
     sources = resolve_sources(rec, spec)
     img = render_epoch(rec, spec, args.epoch, sources)
-    out = Path(args.output)
     try:
         tmp = out.with_name(out.name + ".part")
-        Image.fromarray(img).save(tmp, format="PNG")
+        Image.fromarray(img).save(tmp, format=fmt[0], **fmt[1])
         tmp.replace(out)
     except OSError as err:
         raise PSGLensError(f"Cannot write {out}: {err.strerror or err}.") from err

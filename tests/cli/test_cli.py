@@ -36,6 +36,9 @@ def test_render_writes_a_png(night, tmp_path):
     assert main(["render", str(folder / "night.edf"), "--epoch", "5", "--spec", "paper",
                  "-o", str(out)]) == 0
     assert Image.open(out).size == (336, 336)
+    jpg = tmp_path / "e.JPG"
+    assert main(["render", str(folder / "night.edf"), "--epoch", "5", "-o", str(jpg)]) == 0
+    assert Image.open(jpg).format == "JPEG" and not (tmp_path / "e.JPG.part").exists()
 
 
 def test_synth_is_deterministic(tmp_path, capsys):
@@ -87,6 +90,8 @@ def test_convert_stats_agree_report(night, tmp_path, capsys):
     (["render", "{study}", "--epoch", "999", "-o", "{tmp}/x.png"], "Epoch 999 is out of range"),
     (["render", "{study}", "--epoch", "0", "--spec", "fancy", "-o", "{tmp}/x.png"],
      "Unknown render preset"),
+    (["render", "{study}", "--epoch", "0", "-o", "{tmp}/x.gif"], "give a .png"),
+    (["render", "{study}", "--epoch", "0", "-o", "{tmp}/no/such/x.png"], "does not exist"),
     (["stats", "{tmp}/empty.csv"], "empty"),
     (["agree", "{tmp}/ten.txt", "{tmp}/eleven.txt"], "has 10 epochs but"),
 ])
