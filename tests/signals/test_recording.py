@@ -144,7 +144,8 @@ def _write_edf_plus_d(path, onsets, sf=10, record_sec=1.0):
     body = b""
     for i, onset in enumerate(onsets):
         samples = np.full(n, 500 * (i + 1), "<i2")
-        tal = f"+{onset:g}\x14\x14\x00".encode().ljust(2 * ann_n, b"\x00")
+        when = f"{onset:f}".rstrip("0").rstrip(".")  # TALs have no exponents
+        tal = f"+{when}\x14\x14\x00".encode().ljust(2 * ann_n, b"\x00")
         body += samples.tobytes() + tal
     path.write_bytes(hdr + body)
     return path
@@ -157,3 +158,15 @@ def test_discontinuous_edf_places_records_at_their_onsets(tmp_path):
     x = rec.get_window(0, 70, ["EEG C4-M1"])["EEG C4-M1"].data
     assert np.isfinite(x[:200]).all() and np.isnan(x[200:400]).all()
     assert np.isfinite(x[400:]).all() and x[405] > x[195]
+
+
+@pytest.mark.parametrize("onsets, words", [
+    ([*range(0, 20), *range(10, 30)], "data record 21 starts at 10 s, before record 20"),
+    ([*range(0, 20), 19.5, *range(21, 40)], "record 21 starts at 19.5 s"),
+    ([*range(0, 40), 30 * 86400], "starts 30 days after the first"),
+])
+def test_discontinuous_onsets_going_backwards_overlapping_or_absurd_are_refused(
+        tmp_path, onsets, words):
+    path = _write_edf_plus_d(tmp_path / "d.edf", onsets)
+    with pytest.raises(StudyError, match=words):
+        Recording.open(path)

@@ -69,10 +69,17 @@ class EdfFile:
         self.is_edfplus = self.reserved.startswith(("EDF+", "BDF+"))
         self.discontinuous = self.reserved.startswith(("EDF+D", "BDF+D"))
         self.start_time = _start_time(head, self.path)
-        self.record_sec = float(head[244:252].decode("latin-1").strip() or 0)
+        self.record_sec = _record_sec(head[244:252], self.path)
         n_rec = _int(head[236:244], self.path, "number of data records")
+        if n_rec < -1:  # -1 is the spec's "not known yet"; other negatives are damage
+            raise StudyError(f"{self.path.name} has a damaged EDF header: the number of data "
+                             f"records reads {n_rec}, and only -1 (unknown) may be negative.")
         self.sample_bytes = 3 if self.is_bdf else 2
         self.signals = _signals(rest, n_sig, self.path)
+        if self.record_sec == 0 and any(s.label not in ANNOT_LABELS for s in self.signals):
+            raise StudyError(f"{self.path.name} has a damaged EDF header: the duration of a "
+                             "data record reads 0 s, which only an annotations-only file may "
+                             "have.")
         self.record_samples = sum(s.n_per_record for s in self.signals)
         record_bytes = self.record_samples * self.sample_bytes
         available = (size - header_bytes) // record_bytes if record_bytes else 0
@@ -138,7 +145,30 @@ class EdfFile:
         for rec in range(self.n_records):
             tals = _parse_tal(self._annotation_bytes(s, rec))
             onsets[rec] = tals[0][0] if tals else regular[rec]
-        return onsets - onsets[0]
+        onsets = onsets - onsets[0]
+        steps = np.diff(onsets)
+        bad = np.flatnonzero(steps < self.record_sec - 1e-3)
+        if bad.size:  # records must follow each other, gaps allowed, never overlap
+            k = int(bad[0])
+            raise StudyError(f"{self.path.name} is a damaged EDF+D file: data record {k + 2} "
+                             f"starts at {onsets[k + 1]:g} s, before record {k + 1} (at "
+                             f"{onsets[k]:g} s, {self.record_sec:g} s long) has ended.")
+        if onsets[-1] > 7 * 86400:
+            raise StudyError(f"{self.path.name} is a damaged EDF+D file: its last data record "
+                             f"starts {onsets[-1] / 86400:.0f} days after the first.")
+        return onsets
+
+
+def _record_sec(b: bytes, path: Path) -> float:
+    text = b.decode("latin-1").strip()
+    try:
+        sec = float(text or 0)
+    except ValueError:
+        sec = float("nan")
+    if not np.isfinite(sec) or sec < 0:
+        raise StudyError(f"{path.name} has a damaged EDF header: the duration of a data record "
+                         f"reads {text!r}, not a number of seconds.")
+    return sec
 
 
 def _int(b: bytes, path: Path, what: str) -> int:
@@ -171,16 +201,37 @@ def _signals(rest: bytes, n: int, path: Path) -> list[EdfSignal]:
 
     labels, _tr = fields(0, 16), fields(16, 80)
     units = fields(96, 8)
-    try:
-        pmin = [float(x) for x in fields(104, 8)]
-        pmax = [float(x) for x in fields(112, 8)]
-        dmin = [int(x) for x in fields(120, 8)]
-        dmax = [int(x) for x in fields(128, 8)]
-    except ValueError:
-        raise StudyError(f"{path.name} has a damaged EDF header (a signal's physical or "
-                         "digital range is not a number).") from None
+    def numbers(start: int, what: str, kind) -> list:
+        out = []
+        for label, text in zip(labels, fields(start, 8)):
+            try:
+                value = kind(text)
+            except ValueError:
+                value = None
+            if value is None or not np.isfinite(value):
+                raise StudyError(f"{path.name} has a damaged EDF header: the {what} of signal "
+                                 f"{label!r} reads {text!r}, not a number.")
+            out.append(value)
+        return out
+
+    pmin = numbers(104, "physical minimum", float)
+    pmax = numbers(112, "physical maximum", float)
+    dmin = numbers(120, "digital minimum", int)
+    dmax = numbers(128, "digital maximum", int)
     prefilter = fields(136, 80)
-    nrec = [_int(x.encode(), path, "samples per record") for x in fields(216, 8)]
+    nrec = [_int(x.encode(), path, f"samples per record of signal {lab!r}")
+            for lab, x in zip(labels, fields(216, 8))]
+    for i in range(n):
+        where = f"{path.name} has a damaged EDF header: signal {labels[i]!r}"
+        if nrec[i] < 1:
+            raise StudyError(f"{where} has {nrec[i]} samples per data record; every signal "
+                             "needs at least one.")
+        if dmin[i] > dmax[i]:
+            raise StudyError(f"{where} has digital minimum {dmin[i]} above its maximum "
+                             f"{dmax[i]}.")
+        if pmin[i] == pmax[i] and labels[i] not in ANNOT_LABELS:
+            raise StudyError(f"{where} has physical minimum equal to its maximum ({pmin[i]:g}), "
+                             "so its samples cannot be turned into microvolts.")
     out, offset = [], 0
     for i in range(n):
         if dmax[i] == dmin[i]:
