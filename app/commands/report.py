@@ -31,10 +31,12 @@ def study_fields(rec) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.commands.output_place import writable_file
     from app.core.formats import read_hypnogram
     from app.core.report import write_report
     from app.core.signals.recording import Recording
 
+    writable_file(args.output, "the report")
     rec = Recording.open(args.study)
     hyp = read_hypnogram(args.hypnogram)
     if hyp.epoch_sec != rec.epoch_sec:

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from app.commands.output_place import writable_file, writable_folder
 from app.errors import ModelError, PSGLensError, StudyError
 
 STUDY_SUFFIXES = (".edf", ".bdf", ".rec", ".fif", ".vhdr", ".set")
@@ -234,6 +235,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise ModelError(f"--batch-size must be at least 1, not {args.batch_size}.")
+    if not (0.0 <= args.prior_weight <= 10.0):  # NaN fails too
+        raise PSGLensError(f"--prior-weight must be between 0 (no smoothing prior) and 10, "
+                           f"not {args.prior_weight:g}.")
     if args.output and args.out_dir:
         raise PSGLensError("Give either -o FILE (one study) or --out-dir DIR (many), not both.")
     if not args.output and not args.out_dir:
@@ -244,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
                                "folder use --out-dir.")
         target = Path(args.output)
         fmt = args.format or format_for_path(target)  # unknown extension: fail before scoring
+        writable_file(target, "the hypnogram")
         study = Path(args.studies[0])
         if not study.is_file():
             raise StudyError(f"There is no file at {study}.")
@@ -260,7 +265,7 @@ def _run_many(args: argparse.Namespace, formats: Mapping) -> int:
     if fmt not in formats:
         raise PSGLensError(f"Unknown format {fmt!r}; known formats: {', '.join(formats)}.")
     ext = formats[fmt].extensions[0]
-    out_dir = Path(args.out_dir)
+    out_dir = writable_folder(args.out_dir, "the hypnograms")
     studies = discover(args.studies, out_dir)
     rank, world = shard_info()
     mine = shard(studies, rank, world)

@@ -30,9 +30,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+MAX_HOURS = 48.0  # two nights: longer is a typo, and hours of memory and CPU
+
+
 def run(args: argparse.Namespace) -> int:
+    from app.commands.output_place import writable_file
     from app.core.synth import synthesize, write_edf
 
+    if not args.hypnogram and not (0 < args.hours <= MAX_HOURS):  # NaN fails too
+        raise PSGLensError(f"--hours must be more than 0 and at most {MAX_HOURS:g}, not "
+                           f"{args.hours:g}.")
+    writable_file(args.output, "the synthetic study")
+    if args.events:
+        writable_file(args.events, "the planted events")
     stages = None
     if args.hypnogram:
         from app.core.formats import read_hypnogram
