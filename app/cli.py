@@ -57,6 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"psg-lens {args.command}: stopped; nothing half-written was kept.",
               file=sys.stderr)
         return 130
+    except Exception as err:  # a bug: one sentence here, the traceback in the log
+        from app.crash_log import log_exception, unexpected
+
+        path = log_exception(f"psg-lens {' '.join(argv if argv is not None else sys.argv[1:])}")
+        print(f"psg-lens {args.command}: error: {unexpected(err, path)}", file=sys.stderr)
+        return 3
 
 
 def sub_names(parser: argparse.ArgumentParser) -> set[str]:

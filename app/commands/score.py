@@ -283,18 +283,31 @@ def _run_many(args: argparse.Namespace, formats: Mapping) -> int:
     if not args.quiet:
         print(f"{len(mine)} of {len(studies)} studies are this process's{where}: "
               f"{len(todo)} to score, {skipped} already done.", file=sys.stderr)
-    failed = 0
+    failures: list[tuple[Path, str]] = []
     engine = make_engine(args) if todo else None
     for study, target in todo:
         try:
             hyp = score_study(engine, study, args)
             write_atomic(hyp, target, fmt)
         except PSGLensError as err:  # one bad study must not stop the night's batch
-            failed += 1
+            failures.append((study, str(err)))
             print(f"{study}: error: {err}", file=sys.stderr)
             continue
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:  # a bug on one study: logged, and the batch goes on
+            from app.crash_log import log_exception, unexpected
+
+            failures.append((study, unexpected(err, log_exception(f"score {study}"))))
+            print(f"{study}: error: {failures[-1][1]}", file=sys.stderr)
+            continue
         _report(hyp, study, target, args.quiet)
+    failed = len(failures)
     if not args.quiet:
         print(f"done{where}: {len(todo) - failed} scored, {skipped} skipped, {failed} failed.",
               file=sys.stderr)
+    if failures:  # the summary a technician reads the next morning
+        print("failed:", file=sys.stderr)
+        for study, why in failures:
+            print(f"  {study}: {why}", file=sys.stderr)
     return 1 if failed else 0

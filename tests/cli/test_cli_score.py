@@ -164,3 +164,38 @@ def test_model_check_prints_five_probabilities(bundle, capsys):
              re.findall(r"^\s+(W|N1|N2|N3|REM)\s+([0-9.]+)", out, flags=re.M)}
     assert list(probs) == ["W", "N1", "N2", "N3", "REM"]
     assert np.isclose(sum(probs.values()), 1, atol=1e-3)
+
+
+def test_a_bug_on_one_study_is_logged_and_the_rest_are_scored(bundle, studies, tmp_path,
+                                                               capsys, monkeypatch):
+    """Not a PSGLensError: the batch goes on, the summary says what failed and where the
+    traceback went (the log, never the screen)."""
+    monkeypatch.setenv("PSG_LENS_LOG_DIR", str(tmp_path / "log"))
+    real = score_cmd.score_study
+
+    def flaky(engine, study, args):
+        if study.name == "night0.edf":
+            raise ZeroDivisionError("a bug")
+        return real(engine, study, args)
+
+    monkeypatch.setattr(score_cmd, "score_study", flaky)
+    rc = main(["score", str(studies / "night0.edf"), str(studies / "night1.edf"), "--model",
+               str(bundle), "--device", "cpu", "--out-dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "1 scored, 0 skipped, 1 failed" in err and "Traceback" not in err
+    assert "failed:\n  " in err and "ZeroDivisionError: a bug" in err
+    log = (tmp_path / "log" / "psg-lens.log").read_text()
+    assert "Traceback" in log and "ZeroDivisionError" in log and str(tmp_path / "log") in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["night1.csv"]
+
+
+def test_any_unexpected_error_is_one_sentence_and_the_traceback_is_logged(
+        tmp_path, capsys, monkeypatch):
+    from app.commands import info
+
+    monkeypatch.setenv("PSG_LENS_LOG_DIR", str(tmp_path / "log"))
+    monkeypatch.setattr(info, "run", lambda args: {}["missing"])
+    rc = main(["info", "x.edf"])
+    err = capsys.readouterr().err
+    assert rc == 3 and err.count("\n") == 1 and "KeyError" in err and "Traceback" not in err
+    assert "Traceback" in (tmp_path / "log" / "psg-lens.log").read_text()
