@@ -454,7 +454,8 @@ class ScoringSession:
 
     def model_runs(self) -> list[ModelRun]:
         """All model runs, oldest first."""
-        return [ModelRun(i, b, r, at, json.loads(m), int(self._coverage(i).sum()))
+        return [ModelRun(i, b, r, at, _json_or(m, {"damaged_meta": True}, self.path),
+                         int(self._coverage(i).sum()))
                 for i, b, r, at, m in self._query(
                     "SELECT id, bundle_id, render_spec, started_at, meta FROM model_runs "
                     "ORDER BY id")]
@@ -489,7 +490,8 @@ class ScoringSession:
     def channel_map(self) -> dict | None:
         """The user's channel-mapping override (a JSON dict), or None."""
         rows = self._query("SELECT value FROM meta WHERE key = 'channel_map'")
-        return json.loads(rows[0][0]) if rows else None
+        found = _json_or(rows[0][0], None, self.path) if rows else None
+        return found if isinstance(found, dict) else None
 
     def set_channel_map(self, mapping: dict | None) -> None:
         """Store (or, with None, clear) the channel-mapping override."""
@@ -501,7 +503,7 @@ class ScoringSession:
     def get_state(self, key: str, default: Any = None) -> Any:
         """A UI-state value (current epoch, zoom, ...), JSON-decoded."""
         rows = self._query("SELECT value FROM state WHERE key = ?", (key,))
-        return json.loads(rows[0][0]) if rows else default
+        return _json_or(rows[0][0], default, self.path) if rows else default
 
     def set_state(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable UI-state value."""
@@ -509,3 +511,13 @@ class ScoringSession:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, text))
         self._emit("state", {"key": key, "value": value})
+
+
+def _json_or(text: object, default: Any, path: Path) -> Any:
+    """A stored JSON value, or ``default`` (logged) when the file holds a broken one:
+    a damaged UI state or run description must not keep the technician's edits shut."""
+    try:
+        return json.loads(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        log.warning("session %s: a stored value is not JSON; using %r", path, default)
+        return default

@@ -334,8 +334,15 @@ def open_session_db(path: Path, study: StudyIdentity, n_epochs: int, epoch_sec: 
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-            has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
-            meta = dict(db.execute("SELECT key, value FROM meta")) if has_meta else {}
+            tables = {r[0] for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "meta" not in tables:  # never add our tables to someone's database
+                raise SessionError(f"{path} is not a PSG Lens session (it is an SQLite "
+                                   "database of something else); move it aside to start a "
+                                   "new session.")
+            meta = dict(db.execute("SELECT key, value FROM meta")) if tables else {}
+            if tables and (meta or _has_work(db)):  # tables but no meta yet: a fresh file
+                _check_complete(meta, tables, path)
             if meta:
                 _check_reopen(meta, path, study, n_epochs, epoch_sec, accept_changed)
             db.executescript(_SCHEMA)  # idempotent; after the version check on purpose
@@ -355,6 +362,36 @@ def open_session_db(path: Path, study: StudyIdentity, n_epochs: int, epoch_sec: 
     except sqlite3.DatabaseError as exc:
         raise SessionError(f"{path} is not a PSG Lens session file or is damaged ({exc}); "
                            "move it aside to start a new session.") from exc
+
+
+_TABLES = ("meta", "state", "edits", "model_runs", "model_chunks")
+
+
+def _has_work(db: sqlite3.Connection) -> bool:
+    try:
+        return any(db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()
+                   for t in ("edits", "model_runs"))
+    except sqlite3.DatabaseError:
+        return True  # unreadable tables: let the completeness check say what is wrong
+
+
+def _check_complete(meta: dict, tables: set[str], path: Path) -> None:
+    """A session file missing tables or holding unreadable values is damaged."""
+    damaged = (f"{path} is a damaged PSG Lens session ({{}}); it was left as it is: move "
+               "it aside to start a new session.")
+    missing = [t for t in _TABLES if t not in tables]
+    if missing:
+        raise SessionError(damaged.format(f"table(s) {', '.join(missing)} missing"))
+    try:
+        int(meta["schema_version"])
+        float(meta["epoch_sec"])
+        int(meta["n_epochs"])
+        if not isinstance(json.loads(meta["study"]), dict):
+            raise ValueError("study")
+    except KeyError as err:
+        raise SessionError(damaged.format(f"the value {err.args[0]!r} is missing")) from None
+    except (ValueError, TypeError) as err:
+        raise SessionError(damaged.format(f"a stored value cannot be read: {err}")) from None
 
 
 def _check_reopen(meta: dict, path: Path, study: StudyIdentity, n_epochs: int,
