@@ -360,3 +360,16 @@ def test_random_bytes_only_raise_format_error(tmp_path_factory, data: bytes) -> 
         read_hypnogram(path)
     except FormatError as e:
         assert "x.bin" in str(e)
+
+
+@pytest.mark.parametrize("row, words", [
+    ("nan,0,0,0,0", "probabilities of epoch 2 are not all numbers"),
+    ("inf,0,0,0,0", "not all numbers"),
+    ("1.5,-0.5,0,0,0", "a probability of epoch 2 is outside 0-1"),
+    ("0.5,0.1,0,0,0", "the probabilities of epoch 2 add up to 0.6, not 1"),
+])
+def test_hypnogram_probabilities_must_be_probabilities(tmp_path: Path, row, words) -> None:
+    head = "epoch,stage,p_W,p_N1,p_N2,p_N3,p_REM\n"
+    path = _write(tmp_path / "p.csv", head + "1,W,1,0,0,0,0\n" + f"2,W,{row}\n")
+    with pytest.raises(FormatError, match=words):
+        read_hypnogram(path)

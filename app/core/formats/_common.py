@@ -159,10 +159,33 @@ def make_hypnogram(path: Path, stages: Sequence[int] | np.ndarray, *, epoch_sec:
         extra = len(warnings) - _MAX_WARNINGS
         warnings = [*warnings[:_MAX_WARNINGS], f"... and {extra} more warnings like these."]
     meta["warnings"] = list(warnings)
+    if kwargs.get("probabilities") is not None:
+        _check_probabilities(path, np.asarray(kwargs["probabilities"], dtype=np.float64))
     try:
         return Hypnogram(stages, epoch_sec=epoch_sec, meta=meta, **kwargs)
     except HypnogramError as e:
         raise FormatError(f"{fname(path)}: {e}") from None
+
+
+def _check_probabilities(path: Path, p: np.ndarray) -> None:
+    """Stage probabilities read from a file: finite, each in [0, 1], rows summing to 1."""
+    if p.ndim != 2 or p.shape[1] != 5:
+        return  # the Hypnogram says what shape it wants
+    bad = ~np.isfinite(p).all(axis=1)
+    if bad.any():
+        e = int(np.flatnonzero(bad)[0])
+        raise FormatError(f"{fname(path)}: the probabilities of epoch {e + 1} are not all "
+                          f"numbers ({', '.join(f'{v:g}' for v in p[e])}).")
+    out = ((p < -1e-3) | (p > 1 + 1e-3)).any(axis=1)
+    if out.any():
+        e = int(np.flatnonzero(out)[0])
+        raise FormatError(f"{fname(path)}: a probability of epoch {e + 1} is outside 0-1 "
+                          f"({', '.join(f'{v:g}' for v in p[e])}).")
+    off = np.abs(p.sum(axis=1) - 1) > 0.02
+    if off.any():
+        e = int(np.flatnonzero(off)[0])
+        raise FormatError(f"{fname(path)}: the probabilities of epoch {e + 1} add up to "
+                          f"{p[e].sum():.3g}, not 1.")
 
 
 def check_epoch_sec(path: Path, found: float | None, asked: float | None, where: str
