@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -11,6 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hypnogram", required=True, help="the technician's hypnogram file")
     p.add_argument("--model-hypnogram", help="a model's scoring, for the agreement section")
     p.add_argument("--anonymise", action="store_true", help="leave patient fields out")
+    p.add_argument("--fit", action="store_true",
+                   help="fit a hypnogram of another length onto the study by its start time "
+                        "(crop what lies outside, pad with Unscored); without it, refused")
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=run)
 
@@ -30,6 +34,40 @@ def study_fields(rec) -> dict:
     return fields
 
 
+def _fitted(hyp, rec, name: str, fit: bool):
+    """The hypnogram on the study's epochs; a mismatch is refused with the numbers unless
+    ``fit``; one that shares no epoch with the study is always refused."""
+    from app.core.scoring.hypnogram import HypnogramError
+    from app.errors import PSGLensError
+
+    try:
+        fitted = hyp.align(rec.start_time, rec.duration_sec)
+    except HypnogramError as err:
+        raise PSGLensError(f"{name}: {err}") from None
+    offset = 0.0
+    if hyp.start_time is not None and rec.start_time is not None:
+        offset = (hyp.start_time.replace(tzinfo=None)
+                  - rec.start_time.replace(tzinfo=None)).total_seconds()
+    if hyp.n_epochs == rec.n_epochs and abs(offset) < 1e-6:
+        return hyp
+    shift = int(round(offset / hyp.epoch_sec))
+    overlap = max(0, min(hyp.n_epochs, rec.n_epochs - shift) - max(0, -shift))
+    if overlap == 0:
+        raise PSGLensError(f"{name} ({hyp.n_epochs} epochs) does not overlap the study "
+                           f"({rec.n_epochs} epochs): it starts {offset / 60:+.1f} min from "
+                           "the recording's start. Check that it belongs to this study.")
+    cropped, padded = hyp.n_epochs - overlap, rec.n_epochs - overlap
+    if not fit:
+        raise PSGLensError(
+            f"{name} has {hyp.n_epochs} epochs starting {offset / 60:+.1f} min from the "
+            f"recording's start; the study has {rec.n_epochs}. Fitting it would drop "
+            f"{cropped} epoch(s) of the hypnogram and leave {padded} of the study unscored; "
+            "pass --fit to do that, or give the hypnogram of this study.")
+    print(f"fitted {name} to the study: {cropped} epoch(s) dropped, {padded} left unscored",
+          file=sys.stderr)
+    return fitted
+
+
 def run(args: argparse.Namespace) -> int:
     from app.commands.output_place import writable_file
     from app.core.formats import read_hypnogram
@@ -41,8 +79,7 @@ def run(args: argparse.Namespace) -> int:
     hyp = read_hypnogram(args.hypnogram)
     if hyp.epoch_sec != rec.epoch_sec:
         hyp = hyp.resample(rec.epoch_sec)
-    if hyp.n_epochs != rec.n_epochs:
-        hyp = hyp.align(rec.start_time, rec.duration_sec)
+    hyp = _fitted(hyp, rec, args.hypnogram, args.fit)
     model = None
     if args.model_hypnogram:
         model = read_hypnogram(args.model_hypnogram)

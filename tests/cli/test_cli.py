@@ -104,3 +104,30 @@ def test_bad_input_is_one_sentence(night, tmp_path, capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_report_refuses_a_hypnogram_of_another_length_unless_asked_to_fit(night, tmp_path,
+                                                                          capsys):
+    import datetime as dt
+
+    from app.core.formats import write_hypnogram
+    from app.core.scoring.hypnogram import Hypnogram
+
+    folder, study = night
+    short = Hypnogram(study.stages[:40], start_time=study.start_time)
+    write_hypnogram(short, tmp_path / "short.csv")
+    pdf = tmp_path / "r.pdf"
+    args = ["report", str(folder / "night.edf"), "--hypnogram", str(tmp_path / "short.csv"),
+            "-o", str(pdf)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "has 40 epochs" in err and "the study has 60" in err and "--fit" in err
+    assert not pdf.exists()
+    assert main([*args, "--fit"]) == 0
+    assert "0 epoch(s) dropped, 20 left unscored" in capsys.readouterr().err
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    far = Hypnogram(study.stages, start_time=study.start_time + dt.timedelta(days=1))
+    write_hypnogram(far, tmp_path / "far.csv")
+    assert main(["report", str(folder / "night.edf"), "--hypnogram", str(tmp_path / "far.csv"),
+                 "--fit", "-o", str(pdf)]) == 2
+    assert "does not overlap the study" in capsys.readouterr().err
