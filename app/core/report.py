@@ -83,7 +83,9 @@ class _Pager:
         return 1.0 - y / A4[1]
 
     def text(self, x: float, y: float, s: str, size: float = 8, **kw) -> None:
-        self.fig.text(self._fx(x), self._fy(y), s, fontsize=size, va="top", **kw)
+        # parse_math off: a scorer's "$5 and $10" is text, never matplotlib mathtext
+        self.fig.text(self._fx(x), self._fy(y), s, fontsize=size, va="top", parse_math=False,
+                      **kw)
 
     def space(self, h: float) -> None:
         self.y += h
@@ -245,7 +247,7 @@ def _plot_hypnogram(ax, hyp: Hypnogram, title: str, lights: tuple[int, int] | No
     ax.set_ylim(-0.6, 4.6)
     ax.set_yticks([Y_LEVEL[s] for s in STAGE_ROWS], list(STAGE_ROWS.values()))
     ax.get_yticklabels()[list(STAGE_ROWS).index(Stage.REM)].set_color(STAGE_COLOURS["REM"])
-    ax.set_title(title, fontsize=8.5, loc="left", pad=4)
+    ax.set_title(title, fontsize=8.5, loc="left", pad=4, parse_math=False)
     ax.grid(axis="x", color="0.9", lw=0.6)
     if legend:  # above the plot, right, on the title's line: never over the data
         ax.legend(handles=legend, fontsize=6.5, loc="lower right", ncols=len(legend),
@@ -266,7 +268,7 @@ def _plot_hypnodensity(ax, hyp: Hypnogram, title: str) -> None:
                  labels=order, lw=0)
     ax.set_ylim(0, 1)
     ax.set_ylabel("Probability", fontsize=7.5)
-    ax.set_title(title, fontsize=8.5, loc="left", pad=4)
+    ax.set_title(title, fontsize=8.5, loc="left", pad=4, parse_math=False)
     ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False,
               reverse=True)
 

@@ -130,3 +130,12 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path, monkeypatch)
         write_report(target, synthetic())
     assert target.read_bytes() == b"old report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.pdf"]
+
+
+def test_dollar_signs_in_names_are_text_not_maths(tmp_path: Path) -> None:
+    tech = synthetic(seed=3)
+    tech.scorer = "tech $5 and $10"
+    study = {**STUDY, "patient_name": "A $x^2$ B"}
+    out = write_report(tmp_path / "d.pdf", tech, study=study)
+    every = "".join(page_texts(out))
+    assert "A $x^2$ B" in every
