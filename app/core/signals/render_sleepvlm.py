@@ -120,8 +120,13 @@ def _pool():
         import os
         from concurrent.futures import ProcessPoolExecutor
 
+        import atexit
+
         n = max(1, min(8, (os.cpu_count() or 2) - 1))
         _POOL = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+        # shut it down while the interpreter is whole: at teardown its weakref callback
+        # prints "'NoneType' object has no attribute 'util'"
+        atexit.register(_POOL.shutdown, wait=True, cancel_futures=True)
     return _POOL
 
 
