@@ -87,7 +87,7 @@ class Events:
     """The workspace's emitters (napari-style ``events.<name>.connect``)."""
 
     NAMES = ("epoch", "stages", "model", "answers", "runs", "imported", "view",
-             "channel_map", "explanation", "message", "saved", "closed")
+             "channel_map", "explanation", "message", "saved", "scorer", "closed")
 
     def __init__(self) -> None:
         for name in self.NAMES:
@@ -294,6 +294,15 @@ class Workspace:
     @property
     def scorer(self) -> str:
         return self.session.who
+
+    def set_scorer(self, who: str) -> None:
+        """Who the edit log names from the next edit on (Settings changed mid-study)."""
+        from app.core.scoring.study_identity import current_user
+
+        who = (who or "").strip() or current_user()
+        if who != self.session.who:
+            self.session.who = who
+            self.events.scorer(who=who)
 
     def clock(self, seconds: float) -> dt.datetime | None:
         """Clock time of ``seconds`` from the recording's start (None if unknown)."""

@@ -484,6 +484,7 @@ class Controller(QObject):
         if ws is not None:
             ws.low_confidence = self.settings.low_confidence
             ws.auto_advance = self.settings.auto_advance
+            ws.set_scorer(self.settings.scorer)  # the audit trail names who scores now
             ws.events.model(run_id=ws.active_run_id, start=0, stop=ws.n_epochs)
         self._bundle_cache = None
         self.save_settings()

@@ -38,6 +38,8 @@ class StudyStatus(QWidget, Subscriber):
         self._subscribe(workspace.events.epoch, lambda ev: self._update_position())
         self._subscribe(workspace.events.stages, lambda ev: self._edited())
         self._subscribe(workspace.events.saved, lambda ev: self._update_position())
+        self._subscribe(workspace.events.scorer,
+                        lambda ev: self.scorer_label.setText(f"Scorer: {ev.who}"))
         self._update_position()
         self.saved_label.setText(f"Autosave on · {workspace.session.path.name}")
         self.scorer_label.setText(f"Scorer: {workspace.scorer}")

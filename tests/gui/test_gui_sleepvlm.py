@@ -101,3 +101,24 @@ def test_a_one_picture_model_shows_no_words_panel(qtbot, tmp_path, tmp_path_fact
     qtbot.waitUntil(lambda: not w.c.worker.busy, timeout=60000)
     assert w.c.workspace.active_run.mode is None and not w.study_view.words.isVisible()
     w.close()
+
+
+def test_a_scorer_name_changed_in_settings_reaches_the_open_study(qtbot, tmp_path,
+                                                                  monkeypatch):
+    """The audit trail said 'root' after the name was set (issue 14, item 10)."""
+    import dataclasses
+
+    from app.core.scoring.stages import Stage
+
+    monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "config"))
+    w = create_window(Settings(scorer_id=""), engine_factory=default_engine_factory)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.c.open_study(sleepvlm_study(tmp_path / "n.edf", 4))
+    ws = w.c.workspace
+    w.c.settings = dataclasses.replace(w.c.settings, scorer_id="tech-07")
+    w.c.apply_settings()
+    ws.score(Stage.N2, 1)
+    assert ws.session.edits()[-1].who == "tech-07" and ws.scorer == "tech-07"
+    assert w.study_status.scorer_label.text() == "Scorer: tech-07"
+    w.close()

@@ -116,11 +116,10 @@ def _pool():
     a GPU reading these pictures must not wait for one core)."""
     global _POOL
     if _POOL is None:
+        import atexit
         import multiprocessing
         import os
         from concurrent.futures import ProcessPoolExecutor
-
-        import atexit
 
         n = max(1, min(8, (os.cpu_count() or 2) - 1))
         _POOL = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
