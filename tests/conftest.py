@@ -58,3 +58,12 @@ def make_edf(tmp_path):
         sigs = {k: (rng.normal(0, 20, int(seconds * sf)), sf) for k, sf in names.items()}
         return write_edf(tmp_path / name, sigs)
     return make
+
+
+@pytest.fixture
+def tiny_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file a scoring session can identify (an EDF-like header), data folder isolated."""
+    monkeypatch.setenv("PSG_LENS_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "night.edf"
+    path.write_bytes(b"0".ljust(256, b" ") + b"\x01" * 2000)
+    return path

@@ -97,9 +97,14 @@ def adapter_bundle(root: Path, *, arch: str = "llava"):
 
 def cached(factory, tmp_path_factory, *key, **kw):
     """Build once per session (tmp_path_factory outlives every test)."""
+    return _once(factory, lambda: tmp_path_factory.mktemp("bundles"), *key, **kw)
+
+
+def _once(factory, root, *key, **kw):
+    """``factory(root(), *key, **kw)`` the first time it is asked for, then the same."""
     k = (factory.__name__, key, tuple(sorted(kw.items())))
     if k not in _CACHE:
-        _CACHE[k] = factory(tmp_path_factory.mktemp("bundles"), *key, **kw)
+        _CACHE[k] = factory(root(), *key, **kw)
     return _CACHE[k]
 
 
@@ -212,10 +217,7 @@ def sleepvlm_bundle(root: Path, taught: bool = True, variant: str = "fine") -> P
     """``psg-lens model import sleepvlm`` of :func:`sleepvlm_weights`."""
     from app.core.inference.importers import import_sleepvlm
 
-    key = ("sleepvlm_weights", (taught,), ())  # as cached() keys it: taught once a session
-    if key not in _CACHE:
-        _CACHE[key] = sleepvlm_weights(root, taught)
-    weights = _CACHE[key]
+    weights = _once(sleepvlm_weights, lambda: root, taught)  # taught once a session
     prompt = root / "prompt.md"
     prompt.write_text(SLEEPVLM_PROMPT, encoding="utf-8")
     return import_sleepvlm(weights, prompt, root / f"sleepvlm-{variant}", variant=variant)

@@ -44,10 +44,7 @@ def _fitted(hyp, rec, name: str, fit: bool):
         fitted = hyp.align(rec.start_time, rec.duration_sec)
     except HypnogramError as err:
         raise PSGLensError(f"{name}: {err}") from None
-    offset = 0.0
-    if hyp.start_time is not None and rec.start_time is not None:
-        offset = (hyp.start_time.replace(tzinfo=None)
-                  - rec.start_time.replace(tzinfo=None)).total_seconds()
+    offset = hyp.offset_sec(rec.start_time)
     if hyp.n_epochs == rec.n_epochs and abs(offset) < 1e-6:
         return hyp
     shift = int(round(offset / hyp.epoch_sec))

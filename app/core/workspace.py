@@ -152,14 +152,15 @@ class RunInfo:
         return f"{note} {extra}".strip() if extra else note
 
     def _layout_note(self, epoch: int) -> str:
+        from app.core.inference.layout import context_note, no_stage_note
+
         answer = self.answers.get(int(epoch))
         if answer is not None and answer.get("stage") is None:
-            return f"The model gave no stage: {answer.get('note') or 'its answer had none'}."
+            return no_stage_note(self.bundle_id, answer.get("note", ""))
         before, after = self.meta.get("layout_context") or (0, 0)
         n = len(self.hypnogram.stages)
         if (before or after) and (epoch < before or epoch >= n - after):
-            return (f"Context only: {self.bundle_id} stages an epoch from the {before} before "
-                    f"and {after} after it, so it does not stage the first or last.")
+            return context_note(self.bundle_id, before, after)
         return ""
 
     def refused_epochs(self) -> np.ndarray:

@@ -4,7 +4,6 @@ the latest per epoch, back after reopening, a damaged row costing only that row.
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,21 +14,13 @@ from app.errors import SessionError
 N = 20
 
 
-@pytest.fixture
-def study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PSG_LENS_DATA_DIR", str(tmp_path / "data"))
-    path = tmp_path / "night.edf"
-    path.write_bytes(b"0".ljust(256, b" ") + b"\x01" * 2000)
-    return path
-
-
 def _answer(stage, text="", mode="rationale"):
     return {"stage": stage, "rationale": text, "rules": ["N2.1"] if text else [],
             "mode": mode, "note": ""}
 
 
-def test_answers_are_kept_per_run_and_the_latest_wins(study):
-    with ScoringSession.open(study, n_epochs=N, who="t") as s:
+def test_answers_are_kept_per_run_and_the_latest_wins(tiny_study):
+    with ScoringSession.open(tiny_study, n_epochs=N, who="t") as s:
         run = s.add_model_run("sleepvlm-3b/fine", "{}", np.zeros((0, 5), np.float32))
         other = s.add_model_run("sleepvlm-3b/fine", "{}", np.zeros((0, 5), np.float32))
         seen = []
@@ -40,12 +31,12 @@ def test_answers_are_kept_per_run_and_the_latest_wins(study):
         got = s.model_answers(run)
         assert got[3]["rationale"] == "Spindles." and got[4]["stage"] is None
         assert s.model_answers(other) == {}
-    with ScoringSession.open(study, n_epochs=N, who="t") as s:  # on disk, not in memory
+    with ScoringSession.open(tiny_study, n_epochs=N, who="t") as s:  # on disk, not in memory
         assert s.model_answers(run)[3]["rules"] == ["N2.1"]
 
 
-def test_answers_for_a_missing_run_or_epoch_are_refused(study):
-    with ScoringSession.open(study, n_epochs=N, who="t") as s:
+def test_answers_for_a_missing_run_or_epoch_are_refused(tiny_study):
+    with ScoringSession.open(tiny_study, n_epochs=N, who="t") as s:
         run = s.add_model_run("m", "{}")
         with pytest.raises(SessionError, match="no model run 99"):
             s.add_model_answers(99, {1: _answer("W")})
@@ -54,8 +45,8 @@ def test_answers_for_a_missing_run_or_epoch_are_refused(study):
         assert s.model_answers(run) == {}
 
 
-def test_a_damaged_answer_row_loses_only_that_epoch(study):
-    with ScoringSession.open(study, n_epochs=N, who="t") as s:
+def test_a_damaged_answer_row_loses_only_that_epoch(tiny_study):
+    with ScoringSession.open(tiny_study, n_epochs=N, who="t") as s:
         run = s.add_model_run("m", "{}")
         s.add_model_answers(run, {1: _answer("W", "Alpha."), 2: _answer("N1", "Theta.")})
         path = s.path
@@ -63,6 +54,6 @@ def test_a_damaged_answer_row_loses_only_that_epoch(study):
     db.execute("UPDATE model_answers SET answer = '{broken' WHERE epoch = 1")
     db.commit()
     db.close()
-    with ScoringSession.open(study, n_epochs=N, who="t") as s:
+    with ScoringSession.open(tiny_study, n_epochs=N, who="t") as s:
         got = s.model_answers(run)
         assert list(got) == [2] and got[2]["rationale"] == "Theta."

@@ -16,29 +16,21 @@ from app.errors import SessionError
 N = 20
 
 
-@pytest.fixture
-def study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PSG_LENS_DATA_DIR", str(tmp_path / "data"))
-    path = tmp_path / "night.edf"
-    path.write_bytes(b"0".ljust(256, b" ") + b"\x01" * 2000)
-    return path
-
-
-def _session_file(study: Path) -> Path:
-    with ScoringSession.open(study, n_epochs=N, who="t") as s:
+def _session_file(tiny_study: Path) -> Path:
+    with ScoringSession.open(tiny_study, n_epochs=N, who="t") as s:
         s.set_stage(3, Stage.N2)
         return s.path
 
 
-def test_a_foreign_sqlite_file_is_refused_and_left_as_it_was(study):
-    target = session_path_for(study)
+def test_a_foreign_sqlite_file_is_refused_and_left_as_it_was(tiny_study):
+    target = session_path_for(tiny_study)
     target.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(target)
     db.execute("CREATE TABLE songs (title TEXT)")
     db.commit()
     db.close()
     with pytest.raises(SessionError, match="not a PSG Lens session .* move it aside"):
-        ScoringSession.open(study, n_epochs=N, who="t")
+        ScoringSession.open(tiny_study, n_epochs=N, who="t")
     tables = {r[0] for r in sqlite3.connect(target).execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"songs"}
@@ -50,8 +42,8 @@ def test_a_foreign_sqlite_file_is_refused_and_left_as_it_was(study):
     ("UPDATE meta SET value = 'x' WHERE key = 'epoch_sec'", "a stored value cannot be read"),
     ("UPDATE meta SET value = '{broken' WHERE key = 'study'", "a stored value cannot be read"),
 ])
-def test_a_damaged_session_is_reported(study, damage, words):
-    path = _session_file(study)
+def test_a_damaged_session_is_reported(tiny_study, damage, words):
+    path = _session_file(tiny_study)
     db = sqlite3.connect(path)
     db.execute("DROP TRIGGER IF EXISTS edits_no_update")
     db.execute("DROP TRIGGER IF EXISTS edits_no_delete")
@@ -59,12 +51,12 @@ def test_a_damaged_session_is_reported(study, damage, words):
     db.commit()
     db.close()
     with pytest.raises(SessionError, match=f"damaged PSG Lens session \\({words}"):
-        ScoringSession.open(study, n_epochs=N, who="t")
+        ScoringSession.open(tiny_study, n_epochs=N, who="t")
 
 
-def test_broken_json_values_cost_only_themselves(study):
-    path = _session_file(study)
-    with ScoringSession.open(study, n_epochs=N, who="t") as s:
+def test_broken_json_values_cost_only_themselves(tiny_study):
+    path = _session_file(tiny_study)
+    with ScoringSession.open(tiny_study, n_epochs=N, who="t") as s:
         s.add_model_run("m", "{}")
         s.set_state("view", {"epoch": 3})
     db = sqlite3.connect(path)
@@ -73,7 +65,7 @@ def test_broken_json_values_cost_only_themselves(study):
     db.execute("INSERT OR REPLACE INTO meta VALUES ('channel_map', '[1,')")
     db.commit()
     db.close()
-    with ScoringSession.open(study, n_epochs=N, who="t") as s:
+    with ScoringSession.open(tiny_study, n_epochs=N, who="t") as s:
         assert s.technician_hypnogram().stages[3] == Stage.N2     # the edit is there
         assert s.model_runs()[0].meta == {"damaged_meta": True}
         assert s.get_state("view", "default") == "default" and s.channel_map is None

@@ -82,7 +82,8 @@ def explain_chat_epoch(engine, recording, epoch: int, *, method: str = "ig",
     """An :class:`app.core.explain.api.Explanation` of a layout bundle's stage for
     ``epoch``; its ``context_heatmaps`` hold the context pictures' maps."""
     from app.core.explain.api import Explanation
-    from app.core.signals.render import render_many, resolve_sources
+    from app.core.inference.chat_engine import draw_questions
+    from app.core.signals.render import resolve_sources
 
     method = "occlusion" if method == "ablation" else method
     if method not in CHAT_METHODS:
@@ -95,11 +96,7 @@ def explain_chat_epoch(engine, recording, epoch: int, *, method: str = "ig",
     t0 = time.perf_counter()
     if sources is None or isinstance(sources, dict):
         sources = resolve_sources(recording, engine.spec, sources)
-    wanted = [int(epoch) + o for o in chat.layout.offsets]
-    unique = sorted(set(wanted))
-    drawn = np.concatenate(list(render_many(recording, engine.spec, unique,
-                                            sources=list(sources))))
-    pictures = [drawn[unique.index(e)] for e in wanted]
+    pictures = draw_questions(engine, recording, [int(epoch)], list(sources))[0]
     inputs = chat.inputs([pictures], chat.fast_prompt)
     probs = _log_probs(chat, inputs).exp()[0].detach().float().cpu().numpy()
     want = int(np.argmax(probs)) if stage is None else int(stage)

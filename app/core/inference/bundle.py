@@ -589,7 +589,7 @@ def save_bundle(out_dir: str | os.PathLike, model, processor, card: dict, *,
         # mkdtemp and some writers make owner-only files; a bundle is meant to be shared
         for p in [tmp, *tmp.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
-        _replace_dir(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -614,7 +614,8 @@ def _save_files(model, processor, card: dict, tmp: Path, is_peft: bool) -> None:
     (tmp / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
 
 
-def _replace_dir(src: Path, dst: Path) -> None:
+def replace_dir(src: Path, dst: Path) -> None:
+    """Put folder ``src`` at ``dst``, an existing ``dst`` swapped out, then removed."""
     if not dst.exists():
         os.replace(src, dst)
         return

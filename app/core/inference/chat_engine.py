@@ -22,6 +22,7 @@ import numpy as np
 
 from app.core.inference.chat_readout import GenerationStopped
 from app.core.inference.engine import EpochBatchResult
+from app.core.inference.layout import context_note, no_stage_note
 from app.core.signals.render import render_many
 from app.errors import ModelError
 
@@ -29,20 +30,13 @@ from app.errors import ModelError
 def chat_batches(engine, recording, staged: np.ndarray, sources: list, report,
                  should_stop) -> Generator[EpochBatchResult, None, None]:
     """Yield the engine's results for ``staged`` targets, batch by batch."""
-    offsets = np.asarray(engine.chat.layout.offsets, np.int64)
     k = 0
     while k < staged.size:
         if should_stop is not None and should_stop():
             return
         chunk = staged[k:k + engine.batch_size]
         t0 = time.perf_counter()
-        needed = np.unique((chunk[:, None] + offsets[None, :]).ravel())
-        drawn = np.concatenate(list(render_many(recording, engine.spec, needed,
-                                                sources=sources, batch_size=len(needed))))
-        if report is not None and report.unusable:
-            drawn = engine.redraw_without(recording, drawn, needed, sources, report)
-        where = {int(e): i for i, e in enumerate(needed)}
-        pictures = [[drawn[where[int(t + o)]] for o in offsets] for t in chunk]
+        pictures = draw_questions(engine, recording, chunk, sources, report)
         render_sec = time.perf_counter() - t0
         try:
             t1 = time.perf_counter()
@@ -58,6 +52,20 @@ def chat_batches(engine, recording, staged: np.ndarray, sources: list, report,
             continue
         k += len(chunk)
         yield EpochBatchResult(chunk, probs, render_sec, model_sec, answers=answers)
+
+
+def draw_questions(engine, recording, targets, sources: list, report=None) -> list[list]:
+    """Per target, its pictures in the layout's order; each epoch drawn once (and, with
+    an input check, redrawn without the channels that failed it there)."""
+    offsets = np.asarray(engine.chat.layout.offsets, np.int64)
+    targets = np.asarray(targets, np.int64).reshape(-1)
+    needed = np.unique((targets[:, None] + offsets[None, :]).ravel())
+    drawn = np.concatenate(list(render_many(recording, engine.spec, needed, sources=sources,
+                                            batch_size=len(needed))))
+    if report is not None and report.unusable:
+        drawn = engine.redraw_without(recording, drawn, needed, sources, report)
+    where = {int(e): i for i, e in enumerate(needed)}
+    return [[drawn[where[int(t + o)]] for o in offsets] for t in targets]
 
 
 def _shrink_after_oom(engine, err: BaseException, chunk) -> bool:
@@ -89,9 +97,8 @@ def answer_notes(notes: list[str] | None, n_epochs: int, layout, answers: dict,
 
     for e in range(n_epochs):
         if e not in targets:
-            add(e, f"{model} reads {before} epoch(s) before and {after} after each target; "
-                   "this one is context only and was not staged by it.")
+            add(e, context_note(model, before, after))
     for e, a in answers.items():
         if a.stage is None:
-            add(int(e), f"{model}: {a.note or 'the model gave no stage'}.")
+            add(int(e), no_stage_note(model, a.note))
     return out

@@ -343,15 +343,12 @@ class StageEngine:
         if int(epoch) not in set(self.chat.layout.targets(recording.n_epochs).tolist()):
             raise ModelError(f"Epoch {int(epoch) + 1} is context only for {self.name}: it "
                              "needs the epochs before and after it.")
+        from app.core.inference.chat_engine import draw_questions
+
         if sources is None or isinstance(sources, Mapping):
             sources = resolve_sources(recording, self.spec, sources)
-        offsets = self.chat.layout.offsets
-        wanted = [int(epoch) + o for o in offsets]
-        drawn = np.concatenate(list(render_many(recording, self.spec, np.unique(wanted),
-                                                sources=list(sources))))
-        where = {e: i for i, e in enumerate(np.unique(wanted).tolist())}
-        probs, answers = self.chat.score([[drawn[where[e]] for e in wanted]], mode,
-                                         should_stop=should_stop)
+        pictures = draw_questions(self, recording, [int(epoch)], list(sources))
+        probs, answers = self.chat.score(pictures, mode, should_stop=should_stop)
         return apply_temperature(probs, self.temperature)[0], answers[0]
 
     @property

@@ -29,8 +29,9 @@ from app.core.inference.bundle import (
     CARD_SCHEMA_VERSION,
     check_weights_folder,
     load_bundle,
+    replace_dir,
 )
-from app.core.inference.layout import MAX_PROMPT_BYTES, AnswerFormat, MessageLayout
+from app.core.inference.layout import AnswerFormat, MessageLayout, read_prompt_text
 from app.core.inference.qwen_processor import QWEN_VL_ARCHITECTURES
 from app.core.signals.render_spec import RenderSpec
 from app.errors import ModelError
@@ -111,13 +112,7 @@ def import_sleepvlm(weights_dir: str | os.PathLike, prompt_file: str | os.PathLi
     prompt_path = Path(prompt_file).expanduser()
     if not prompt_path.is_file():
         raise ModelError(f"There is no prompt file at {prompt_path}.")
-    if prompt_path.stat().st_size > MAX_PROMPT_BYTES:
-        raise ModelError(f"The prompt file {prompt_path} is over 1 MB; a system prompt is a "
-                         "page of text.")
-    try:
-        prompt = prompt_path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ModelError(f"The prompt file {prompt_path} is not UTF-8 text.") from err
+    prompt = read_prompt_text(prompt_path, f"The prompt file {prompt_path}")
     check_prompt(prompt, str(prompt_path))
     if variant not in ("fine", "coarse"):
         raise ModelError(f"Unknown SleepVLM variant {variant!r}; use fine or coarse.")
@@ -172,12 +167,9 @@ def _write_bundle(out: Path, card: dict, prompt: str, copy_from: Path | None) ->
         tmp.chmod(0o755)  # mkdtemp makes it owner-only; linked weights keep their modes
         for f in (PROMPT_FILE, CARD_FILE):
             (tmp / f).chmod(0o644)
-        if out.exists():
-            if not (out / CARD_FILE).is_file():
-                raise ModelError(f"{out} exists and is not a model bundle; choose a new "
-                                 "folder.")
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        if out.exists() and not (out / CARD_FILE).is_file():
+            raise ModelError(f"{out} exists and is not a model bundle; choose a new folder.")
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

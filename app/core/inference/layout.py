@@ -128,6 +128,18 @@ class MessageLayout:
         return processor.apply_chat_template(self.messages(), add_generation_prompt=True)
 
 
+def context_note(model: str, before: int, after: int) -> str:
+    """Why a layout model left a first or last epoch unstaged."""
+    return (f"Context only: {model} stages an epoch from the {before} epoch(s) before and "
+            f"{after} after it; this one is context only and was not staged by it.")
+
+
+def no_stage_note(model: str, why: str) -> str:
+    """Why an epoch a chat model was asked about has no stage (``why``: the answer's note,
+    which says "the model gave no stage: ...")."""
+    return f"{model}: {why or 'the model gave no stage'}."
+
+
 def read_prompt_file(bundle: Path | None, name: str, source: str) -> str:
     """A prompt file inside the bundle (never outside it), as text."""
     if bundle is None or not isinstance(name, str) or not name:
@@ -138,14 +150,17 @@ def read_prompt_file(bundle: Path | None, name: str, source: str) -> str:
                          "it into the bundle folder.")
     if not path.is_file():
         raise ModelError(f"{source}: the prompt file {name} is missing from the bundle.")
+    return read_prompt_text(path, f"{source}: the prompt file {name}")
+
+
+def read_prompt_text(path: Path, what: str) -> str:
+    """A system prompt file as text: at most 1 MB of UTF-8 (``what`` names it)."""
     if path.stat().st_size > MAX_PROMPT_BYTES:
-        raise ModelError(f"{source}: the prompt file {name} is over 1 MB; a system prompt "
-                         "is a page of text.")
+        raise ModelError(f"{what} is over 1 MB; a system prompt is a page of text.")
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise ModelError(f"{source}: the prompt file {name} cannot be read as UTF-8 text "
-                         f"({err}).") from err
+        raise ModelError(f"{what} cannot be read as UTF-8 text ({err}).") from err
 
 
 @dataclass(frozen=True)

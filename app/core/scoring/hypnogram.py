@@ -233,6 +233,14 @@ class Hypnogram:
         return self.copy(stages=out, epoch_sec=epoch_sec, sources=srcs, probabilities=probs,
                          notes=notes)
 
+    def offset_sec(self, recording_start: dt.datetime | None) -> float:
+        """Seconds from the recording's start to this hypnogram's (0 when either is
+        unknown)."""
+        if self.start_time is None or recording_start is None:
+            return 0.0
+        return (self.start_time.replace(tzinfo=None)
+                - recording_start.replace(tzinfo=None)).total_seconds()
+
     def align(self, recording_start: dt.datetime | None, recording_duration_sec: float,
               *, offset_sec: float | None = None) -> Hypnogram:
         """Fit this hypnogram onto a recording: crop what lies outside, pad with Unscored.
@@ -241,12 +249,7 @@ class Hypnogram:
         start times, or from ``offset_sec``. It must be a whole number of epochs.
         """
         if offset_sec is None:
-            if self.start_time is None or recording_start is None:
-                offset_sec = 0.0
-            else:
-                a = self.start_time.replace(tzinfo=None)
-                b = recording_start.replace(tzinfo=None)
-                offset_sec = (a - b).total_seconds()
+            offset_sec = self.offset_sec(recording_start)
         shift = offset_sec / self.epoch_sec
         if not np.isclose(shift, round(shift), atol=1e-3):
             raise HypnogramError(
