@@ -30,16 +30,22 @@ def log_dir() -> Path:
     return Path(platformdirs.user_log_dir("psg-lens", appauthor=False))
 
 
-def log_exception(context: str) -> Path | None:
-    """Append the current exception's traceback to ``psg-lens.log``; its path, or None
-    when even the log cannot be written."""
+def log_path() -> Path:
+    """The log file (its folder may not exist yet)."""
+    return log_dir() / "psg-lens.log"
+
+
+def log_exception(context: str, exc: BaseException | None = None) -> Path | None:
+    """Append the traceback of ``exc`` (default: the exception being handled) to
+    ``psg-lens.log``; its path, or None when even the log cannot be written."""
     try:
-        folder = log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "psg-lens.log"
+        path = log_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = (traceback.format_exc() if exc is None else
+                "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
         with open(path, "a", encoding="utf-8") as f:
             f.write(f"--- {dt.datetime.now().isoformat(timespec='seconds')} {context}\n")
-            f.write(traceback.format_exc())
+            f.write(text)
         return path
     except OSError:
         return None
@@ -52,3 +58,37 @@ def unexpected(err: BaseException, path: Path | None) -> str:
     where = f"the details are in {path}" if path else "the log could not be written"
     return (f"an unexpected error stopped it ({what}); {where}. Please report it with that "
             "file.")
+
+
+def send_logging_to_file() -> Path | None:
+    """Route the ``app`` loggers' warnings and tracebacks to ``psg-lens.log`` (once), so a
+    worker's ``log.exception`` never prints a traceback on the technician's terminal."""
+    import logging
+
+    logger = logging.getLogger("app")
+    for handler in logger.handlers:
+        if getattr(handler, "_psg_lens_log", False):
+            return Path(handler.baseFilename)
+    try:
+        path = log_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    except OSError:
+        return None
+    handler._psg_lens_log = True
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("--- %(asctime)s %(name)s %(levelname)s\n"
+                                           "%(message)s"))
+    logger.addHandler(handler)
+    return path
+
+
+def stop_logging_to_file() -> None:
+    """Undo :func:`send_logging_to_file` (the window has closed)."""
+    import logging
+
+    logger = logging.getLogger("app")
+    for handler in list(logger.handlers):
+        if getattr(handler, "_psg_lens_log", False):
+            logger.removeHandler(handler)
+            handler.close()

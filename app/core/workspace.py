@@ -273,11 +273,13 @@ class Workspace:
     def close(self) -> None:
         if self.session.closed:
             return
-        self.save_state()
-        self.session.on_change.remove(self._on_session_change)
-        self.session.close()
-        self.events.closed()
-        self.events.disconnect_all()
+        try:
+            self.save_state()  # a full disk fails here; the session must close all the same
+        finally:
+            self.session.on_change.remove(self._on_session_change)
+            self.session.close()
+            self.events.closed()
+            self.events.disconnect_all()
 
     # -- description --------------------------------------------------------------------
     @property

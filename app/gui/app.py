@@ -47,7 +47,11 @@ def create_window(settings=None, *, engine_factory=None):
     settings = settings if settings is not None else load_settings()
     apply_palette(app, get_theme(settings.theme, settings.stage_colors))
     controller = Controller(settings, engine_factory=engine_factory)
-    window = MainWindow(controller)
+    try:
+        window = MainWindow(controller)
+    except BaseException:
+        controller.shutdown()  # a running worker thread destroyed at exit aborts Qt
+        raise
     for note in settings.notes:
         window.statusBar().showMessage(note, 12000)
     return window
@@ -80,8 +84,43 @@ def run_gui(study: str | Path | None = None, *, run_model: bool | str = False,
     if any, has ended), printing what the window shows and what the run scored; the
     installer's smoke test uses it. Returns 1 if the study did not open or the run failed.
     """
+    from app.crash_log import send_logging_to_file, stop_logging_to_file
+    from app.gui.qt_errors import ErrorReporter
+
     app = make_app()
-    window = create_window(settings, engine_factory=engine_factory)
+    send_logging_to_file()
+    try:
+        try:
+            window = create_window(settings, engine_factory=engine_factory)
+        except Exception as err:  # noqa: BLE001 (a bug: one sentence, the rest in the log)
+            return _start_up_failed(err, quiet=quit_after is not None)
+        reporter = ErrorReporter(lambda: window, window)
+        reporter.install()
+        try:
+            return _show_and_run(app, window, reporter, study, run_model, quit_after)
+        finally:
+            reporter.uninstall()
+    finally:
+        stop_logging_to_file()
+
+
+def _start_up_failed(err: Exception, *, quiet: bool) -> int:
+    """The window could not be built: one sentence on the terminal and in a box."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.crash_log import log_exception, unexpected
+
+    text = unexpected(err, log_exception("psg-lens gui (start-up)", err))
+    print(f"psg-lens gui: error: PSG Lens could not start: {text}", file=sys.stderr,
+          flush=True)
+    if not quiet:  # the smoke test (--quit-after) must never wait for a click
+        QMessageBox.critical(None, "PSG Lens could not start", f"PSG Lens could not start: "
+                             f"{text}")
+    return 3
+
+
+def _show_and_run(app, window, reporter, study, run_model, quit_after) -> int:
+    app.aboutToQuit.connect(window.c.shutdown)  # also when quit without closing the window
     screen = app.primaryScreen().availableGeometry()
     if screen.width() < 1700 or screen.height() < 1100:
         window.setGeometry(screen)  # a scoring screen wants every pixel (also without
@@ -89,7 +128,11 @@ def run_gui(study: str | Path | None = None, *, run_model: bool | str = False,
     else:
         window.resize(1600, 1000)
         window.show()
-    opened = study is not None and window.c.open_study(study)
+    try:
+        opened = study is not None and window.c.open_study(study)
+    except Exception as err:  # noqa: BLE001 (a bug, not the study: the window stays up)
+        reporter.report(err, "opening the study")
+        opened = False
     kind = "vlm" if run_model is True else (run_model or None)
     job = run_model_unless_done(window.c, kind) if opened and kind else None
     failed: list[str] = []

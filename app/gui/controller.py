@@ -9,6 +9,7 @@ signals and go into the workspace (and so into the session) on the GUI thread.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -30,6 +31,13 @@ def embedded_model_path() -> Path:
     from app.resources import resource_path
 
     return resource_path("models", "default")
+
+
+def _not_saved(what: str, err: BaseException) -> str:
+    why = str(err) if isinstance(err, PSGLensError) else (
+        getattr(err, "strerror", None) or str(err) or type(err).__name__)
+    return (f"{what} ({why}). Every edit made so far is in the session file; free disk "
+            "space to save the rest.")
 
 
 class Controller(QObject):
@@ -113,8 +121,9 @@ class Controller(QObject):
         self.workspace = None
         try:
             ws.close()
-        except PSGLensError as err:
-            self.error.emit(str(err))
+        except (PSGLensError, sqlite3.Error, OSError) as err:
+            self.error.emit(_not_saved("Closing the session could not store your position",
+                                       err))
         self.workspace_changed.emit(None)
         self.progress.emit(0, 0, 0.0)
 
@@ -123,9 +132,10 @@ class Controller(QObject):
         if ws is not None and not ws.session.closed:
             try:
                 ws.save_state()
-            except PSGLensError as err:  # a full disk: say so once, keep scoring
+            except (PSGLensError, sqlite3.Error, OSError) as err:
+                # a full disk: say so once and keep scoring; edits report their own failure
                 self._autosave.stop()
-                self.error.emit(str(err))
+                self.error.emit(_not_saved("Your position and view were not saved", err))
 
     def save(self) -> str:
         """Ctrl+S: edits are already on disk; store the position too and say so."""

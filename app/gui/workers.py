@@ -14,11 +14,13 @@ demand, ``worded(job_id, epoch, answer, probabilities)`` / ``words_failed(job_id
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -403,6 +405,7 @@ class ModelWorker(_Signals):
         self._jobs: dict[int, RunJob] = {}
         self._next_id = 1
         self._thread.start()
+        _LIVE.add(self)
 
     @property
     def busy(self) -> bool:
@@ -471,4 +474,19 @@ class ModelWorker(_Signals):
         self._thread.quit()
         ok = self._thread.wait(timeout_ms)
         self._jobs.clear()
+        _LIVE.discard(self)
         return bool(ok)
+
+
+# A QThread still running when Python tears down aborts the process ("QThread: Destroyed
+# while thread is still running"); whatever path left a worker running, stop it first.
+_LIVE: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_live_workers() -> None:
+    for worker in list(_LIVE):
+        try:
+            worker.shutdown(5000)
+        except RuntimeError:  # its C++ side is already gone
+            pass
