@@ -109,6 +109,7 @@ class RunInfo:
     meta: dict
     hypnogram: Hypnogram
     answers: dict[int, dict] = field(default_factory=dict)  # what a chat model wrote
+    started_at: str = ""  # UTC ISO-8601, as the session keeps it
     _notes: list[str] | None = field(default=None, repr=False, compare=False)
     _refused: np.ndarray | None = field(default=None, repr=False, compare=False)
 
@@ -119,6 +120,17 @@ class RunInfo:
     @property
     def n_done(self) -> int:
         return int(np.sum(self.hypnogram.stages >= 0))
+
+    def describe(self, *, dated: bool = True) -> str:
+        """Which run this is, in words: "run 3, psg-lens-default-tiny/0.3.0, started
+        2026-01-02 03:04 UTC" (``dated=False`` leaves the date out: it dates the night)."""
+        text = f"run {self.run_id}, {self.bundle_id or 'unnamed model'}"
+        if dated and self.started_at:
+            text += f", started {_utc_minute(self.started_at)}"
+        n, done = len(self.hypnogram.stages), self.n_done
+        if done < n:
+            text += f"; it staged {done} of {n} epochs, the others carry 0.2 for every stage"
+        return text
 
     def _check(self):
         check = self.meta.get("input_check")
@@ -239,7 +251,8 @@ class Workspace:
             self._runs[run.run_id] = RunInfo(run.run_id, run.bundle_id,
                                              _spec_or_none(run.render_spec_json), run.meta,
                                              session.model_hypnogram(run.run_id),
-                                             session.model_answers(run.run_id))
+                                             session.model_answers(run.run_id),
+                                             started_at=run.started_at)
         active = state.get("active_run")
         self.active_run_id: int | None = (active if active in self._runs else
                                           max(self._runs, default=None))
@@ -282,6 +295,11 @@ class Workspace:
             self.events.disconnect_all()
 
     # -- description --------------------------------------------------------------------
+    @property
+    def read_only(self) -> str | None:
+        """Why this study is open for review only (None: it can be scored)."""
+        return self.session.read_only
+
     @property
     def path(self) -> Path:
         return self.recording.path
@@ -364,8 +382,9 @@ class Workspace:
         return self._state_dirty
 
     def save_state(self) -> bool:
-        """Store position and view in the session (only when they changed)."""
-        if not self._state_dirty or self.session.closed:
+        """Store position and view in the session (only when they changed; never in a
+        session opened read-only, whose view lives only as long as the window)."""
+        if not self._state_dirty or self.session.closed or self.read_only:
             return False
         self.session.set_state("view", {"epoch": self._epoch, "window_sec": self.view.window_sec,
                                         "context": self.view.context,
@@ -489,13 +508,18 @@ class Workspace:
     def start_run(self, bundle_id: str, spec: RenderSpec | None = None,
                   meta: dict | None = None) -> int:
         """Record a new (empty) model run, make it active, return its id."""
+        from app.core.scoring.study_identity import utc_now
+
         spec_json = spec.to_json() if spec is not None else "{}"
-        run_id = self.session.add_model_run(bundle_id, spec_json, meta=meta or {})
+        started = utc_now()
+        run_id = self.session.add_model_run(bundle_id, spec_json, meta=meta or {},
+                                            started_at=started)
         hyp = Hypnogram.unscored(self.n_epochs, epoch_sec=self.epoch_sec,
                                  start_time=self.recording.start_time, scorer=bundle_id,
                                  source=Source.MODEL,
                                  probabilities=np.full((self.n_epochs, 5), 0.2, np.float32))
-        self._runs[run_id] = RunInfo(run_id, bundle_id, spec, dict(meta or {}), hyp)
+        self._runs[run_id] = RunInfo(run_id, bundle_id, spec, dict(meta or {}), hyp,
+                                     started_at=started)
         self.active_run_id = run_id
         self._state_dirty = True
         self.events.runs()
@@ -542,6 +566,35 @@ class Workspace:
         run = self._runs[run_id]
         run.meta["stopped"] = stopped
         self.events.runs()
+
+    # -- export ---------------------------------------------------------------------------
+    def hypnogram_for_export(self, which: str | int = "technician", *,
+                             include_probabilities: bool = True,
+                             anonymise: bool = False) -> Hypnogram:
+        """The hypnogram an export writes: the technician's (``"technician"``, with the
+        active run's probabilities beside it when asked), the active run's (``"model"``)
+        or run ``which``'s. Probabilities carry ``meta["probabilities_from"]``, the run
+        they came from in words, so the file can say so; ``anonymise`` drops the start
+        time and the run's date."""
+        run = None
+        if which == "technician":
+            hyp = self._tech.copy(probabilities=None, meta={})
+            run = self.active_run if include_probabilities else None
+            if run is not None:
+                hyp.probabilities = run.hypnogram.probabilities.copy()
+        else:
+            run = self.active_run if which == "model" else self._runs.get(int(which))
+            if run is None:
+                raise PSGLensError("There is no model run to export; run the model first."
+                                   if which == "model" else f"There is no model run {which}.")
+            hyp = run.hypnogram.copy(meta={})
+        if not include_probabilities:
+            hyp.probabilities = None
+        if anonymise:
+            hyp.start_time = None
+        if hyp.probabilities is not None and run is not None:
+            hyp.meta["probabilities_from"] = run.describe(dated=not anonymise)
+        return hyp
 
     # -- navigation helpers ---------------------------------------------------------------
     def confidence(self) -> np.ndarray:
@@ -665,6 +718,17 @@ class Workspace:
         epoch = self._epoch if epoch is None else epoch
         ex = self.explanation
         return ex if ex is not None and ex.epoch == epoch else None
+
+
+def _utc_minute(iso: str) -> str:
+    """A stored UTC ISO time as "2026-01-02 03:04 UTC" (unparsable text as it is)."""
+    try:
+        when = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M") + (" UTC" if when.tzinfo is not None else "")
 
 
 def _spec_or_none(text: str) -> RenderSpec | None:

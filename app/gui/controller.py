@@ -197,6 +197,11 @@ class Controller(QObject):
         if ws is None:
             self.error.emit("Open a study first.")
             return None
+        if ws.read_only:  # its results could not be stored: say so before any work
+            self.error.emit(f"This study is open read-only ({ws.read_only}); a model run "
+                            "could not be saved. Copy the study and its .psglens file to a "
+                            "folder you can write to, to run the model.")
+            return None
         if self.worker.busy:
             self.message.emit("A model is already running; cancel it first (Esc).")
             return None
@@ -412,23 +417,12 @@ class Controller(QObject):
     def hypnogram_for_export(self, which: str | int = "technician", *,
                              include_probabilities: bool = True,
                              anonymise: bool = False) -> Hypnogram:
-        ws = self.workspace
-        if ws is None:
+        """See :meth:`Workspace.hypnogram_for_export` (it names the run behind the
+        probabilities)."""
+        if self.workspace is None:
             raise PSGLensError("Open a study first.")
-        if which == "technician":
-            hyp = ws.technician.copy()
-            if include_probabilities and ws.model is not None:
-                hyp = hyp.copy(probabilities=ws.model.probabilities.copy())
-        else:
-            run = ws.active_run if which == "model" else ws.run(int(which))
-            if run is None:
-                raise PSGLensError("There is no model run to export; run the model first.")
-            hyp = run.hypnogram.copy()
-        if not include_probabilities:
-            hyp = hyp.copy(probabilities=None)
-        if anonymise:
-            hyp = hyp.copy(start_time=None, meta={})
-        return hyp
+        return self.workspace.hypnogram_for_export(
+            which, include_probabilities=include_probabilities, anonymise=anonymise)
 
     def export_hypnogram(self, path: str | Path, fmt: str | None = None, *,
                          which: str | int = "technician", include_probabilities: bool = True,
@@ -460,9 +454,11 @@ class Controller(QObject):
         run = ws.active_run
         info = None
         if run is not None:
-            info = {"name": run.bundle_id, "synthetic_only": bool(run.meta.get("synthetic_only"))}
+            info = {"name": run.bundle_id, "run": run.describe(),
+                    "synthetic_only": bool(run.meta.get("synthetic_only"))}
         return dict(study=study, anonymise=anonymise, model_hypnogram=ws.model,
-                    model_info=info, scorers=[ws.scorer])
+                    model_info=info, scorers=[ws.scorer],
+                    stage_colors=dict(self.settings.stage_colors))
 
     def write_report(self, path: str | Path, *, anonymise: bool = False) -> bool:
         from app.core.report import write_report

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.scoring.stages import Stage
+from app.core.scoring.study_identity import SessionReadOnlyError
 from app.errors import PSGLensError
 from app.gui.actions import GROUPS, KEYMAP, install
 from app.gui.controller import Controller
@@ -45,6 +46,8 @@ class MainWindow(QMainWindow):
         self.study_status: StudyStatus | None = None
         self.setWindowTitle(TITLE)
         self.banner = Banner(self.theme)
+        self.review_banner = Banner(self.theme)  # a study opened read-only, and why
+        self.review_banner.setObjectName("review-banner")
         self.welcome = QLabel(WELCOME)
         self.welcome.setAlignment(Qt.AlignCenter)
         self.stack = QStackedWidget()
@@ -54,6 +57,7 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.banner)
+        lay.addWidget(self.review_banner)
         lay.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.run_progress = RunProgress(controller.cancel_run)
@@ -83,6 +87,8 @@ class MainWindow(QMainWindow):
             return None
         try:
             return getattr(ws, method)(*args, **kw)
+        except SessionReadOnlyError as err:  # the banner says so already: no box per key
+            self.statusBar().showMessage(str(err), 8000)
         except PSGLensError as err:
             self.show_error(str(err))
         except (sqlite3.Error, OSError) as err:
@@ -206,11 +212,18 @@ class MainWindow(QMainWindow):
             self.statusBar().removeWidget(self.study_status)
             self.study_status.deleteLater()
             self.study_status = None
+        self.review_banner.set_message("", "")
         if ws is None:
             self.setWindowTitle(TITLE)
             self.stack.setCurrentWidget(self.welcome)
             return
-        self.setWindowTitle(f"{TITLE} — {ws.path.name}")
+        self.setWindowTitle(f"{TITLE} — {ws.path.name}" + (" (read-only)" if ws.read_only
+                                                           else ""))
+        if ws.read_only:
+            self.review_banner.set_message(
+                "review", f"Read-only review: {ws.read_only}, so this study's scoring can be "
+                "looked at but not changed. To score it, copy the study and its .psglens file "
+                "to a folder you can write to.")
         self.study_view = StudyView(ws, self.theme, fallback_spec=self.c.model_spec(),
                                     heat_opacity=self.opacity.value() / 100,
                                     on_import=self.import_dialog,
@@ -257,7 +270,7 @@ class MainWindow(QMainWindow):
         s = self.c.settings
         self.theme = get_theme(s.theme, s.stage_colors)
         apply_palette(QApplication.instance(), self.theme)
-        self.banner.theme = self.theme
+        self.banner.theme = self.review_banner.theme = self.theme
         self.update_model_status()
         self.set_workspace(self.c.workspace)  # widgets take their theme in __init__
 

@@ -50,11 +50,14 @@ from app.core.scoring.study_identity import (
     SCHEMA_VERSION,
     SessionFileLock,
     SessionLockedError,
+    SessionReadOnlyError,
     StudyChangedError,
     StudyIdentity,
     current_user,
     identify,
     open_session_db,
+    open_session_db_read_only,
+    read_only_reason,
     session_path_for,
     transaction,
     utc_now,
@@ -111,11 +114,12 @@ class ScoringSession:
     ``"state"`` ``{"key", "value"}``.
     """
 
-    def __init__(self, path: Path, db: sqlite3.Connection, lock: SessionFileLock,
-                 who: str) -> None:
+    def __init__(self, path: Path, db: sqlite3.Connection, lock: SessionFileLock | None,
+                 who: str, read_only: str | None = None) -> None:
         self._path = path
         self._db = db
         self._lock = lock
+        self.read_only = read_only  # why it cannot be written (review only), or None
         self._mutex = threading.RLock()  # a GUI may write from a worker thread too
         self.who = who
         self.on_change: list[Callable[[str, dict], None]] = []
@@ -150,12 +154,24 @@ class ScoringSession:
         ------
         SessionLockedError, StudyChangedError, SessionError
 
+        An existing session that cannot be written here (a read-only share) is opened
+        for review: ``read_only`` says why, and every change raises
+        :class:`SessionReadOnlyError`.
+
         Examples
         --------
         >>> s = ScoringSession.open("night.edf", n_epochs=960)  # doctest: +SKIP
         """
         study = identify(study_path)
         path = session_path_for(study.path)
+        reason = read_only_reason(path)
+        if reason is not None:  # a study on a read-only share: review what was scored
+            db = open_session_db_read_only(path, study, n_epochs, float(epoch_sec))
+            try:
+                return cls(path, db, None, who or current_user(), read_only=reason)
+            except BaseException:
+                db.close()
+                raise
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = SessionFileLock(path.with_name(path.name + ".lock"))
         lock.acquire()
@@ -186,7 +202,8 @@ class ScoringSession:
             if self._db is not None:
                 self._db.close()
                 self._db = None
-                self._lock.release()
+                if self._lock is not None:
+                    self._lock.release()
 
     def __enter__(self) -> ScoringSession:
         return self
@@ -196,6 +213,11 @@ class ScoringSession:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only is not None:
+            raise SessionReadOnlyError(
+                f"This study is open read-only ({self.read_only}): nothing can be changed. "
+                "Copy the study and its .psglens file to a folder you can write to, to "
+                "score it.")
         with self._mutex, transaction(self._live()) as db:
             yield db
 

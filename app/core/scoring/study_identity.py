@@ -61,6 +61,10 @@ class SessionLockedError(SessionError):
     """Another process has the session open."""
 
 
+class SessionReadOnlyError(SessionError):
+    """The session was opened read-only (review); it cannot be changed."""
+
+
 @dataclass(frozen=True)
 class StudyIdentity:
     """Absolute path, size in bytes and header SHA-256 of a study file."""
@@ -168,6 +172,20 @@ def session_path_for(study_path: str | os.PathLike) -> Path:
     if in_data.exists():
         return in_data
     return beside if _folder_writable(study.parent) else in_data
+
+
+def read_only_reason(session: Path) -> str | None:
+    """Why an existing session file cannot be written here (None: it can).
+
+    A study on a read-only share keeps its session beside it; such a session is opened
+    for review instead of being refused."""
+    if not session.exists():
+        return None
+    if not _folder_writable(session.parent):
+        return f"its folder {session.parent} is read-only"
+    if not os.access(session, os.W_OK):
+        return f"the session file {session.name} is read-only"
+    return None
 
 
 def utc_now() -> str:
@@ -334,17 +352,7 @@ def open_session_db(path: Path, study: StudyIdentity, n_epochs: int, epoch_sec: 
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-            tables = {r[0] for r in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if tables and "meta" not in tables:  # never add our tables to someone's database
-                raise SessionError(f"{path} is not a PSG Lens session (it is an SQLite "
-                                   "database of something else); move it aside to start a "
-                                   "new session.")
-            meta = dict(db.execute("SELECT key, value FROM meta")) if tables else {}
-            if tables and (meta or _has_work(db)):  # tables but no meta yet: a fresh file
-                _check_complete(meta, tables, path)
-            if meta:
-                _check_reopen(meta, path, study, n_epochs, epoch_sec, accept_changed)
+            meta = _check_stored(db, path, study, n_epochs, epoch_sec, accept_changed)
             db.executescript(_SCHEMA)  # idempotent; after the version check on purpose
             rows = [("study", json.dumps(study.to_dict())), ("n_epochs", str(int(n_epochs)))]
             if start_time is not None or not meta:
@@ -362,6 +370,47 @@ def open_session_db(path: Path, study: StudyIdentity, n_epochs: int, epoch_sec: 
     except sqlite3.DatabaseError as exc:
         raise SessionError(f"{path} is not a PSG Lens session file or is damaged ({exc}); "
                            "move it aside to start a new session.") from exc
+
+
+def open_session_db_read_only(path: Path, study: StudyIdentity, n_epochs: int,
+                              epoch_sec: float) -> sqlite3.Connection:
+    """Open an existing session for review only: nothing is written, not even the WAL's
+    index (``immutable``: the folder may not allow it), and no lock is taken."""
+    from urllib.parse import quote
+
+    # a -wal file holds commits not yet in the main file: immutable would not see them,
+    # so read it through the WAL (works where its -shm can be read) or say so
+    wal = path.with_name(path.name + "-wal")
+    flags = "mode=ro" if wal.exists() and wal.stat().st_size else "mode=ro&immutable=1"
+    try:
+        db = sqlite3.connect(f"file:{quote(str(path))}?{flags}", uri=True,
+                             check_same_thread=False)
+        try:
+            if not _check_stored(db, path, study, n_epochs, epoch_sec, False):
+                raise SessionError(f"{path} holds no PSG Lens session yet; copy the study to "
+                                   "a folder you can write to, to score it.")
+            return db
+        except BaseException:
+            db.close()
+            raise
+    except sqlite3.DatabaseError as exc:
+        raise SessionError(f"{path} is not a PSG Lens session file or is damaged ({exc}); "
+                           "it was left as it is.") from exc
+
+
+def _check_stored(db: sqlite3.Connection, path: Path, study: StudyIdentity, n_epochs: int,
+                  epoch_sec: float, accept_changed: bool) -> dict:
+    """What a file already holds, checked: ours, complete, of this study. Its meta."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and "meta" not in tables:  # never add our tables to someone's database
+        raise SessionError(f"{path} is not a PSG Lens session (it is an SQLite database of "
+                           "something else); move it aside to start a new session.")
+    meta = dict(db.execute("SELECT key, value FROM meta")) if tables else {}
+    if tables and (meta or _has_work(db)):  # tables but no meta yet: a fresh file
+        _check_complete(meta, tables, path)
+    if meta:
+        _check_reopen(meta, path, study, n_epochs, epoch_sec, accept_changed)
+    return meta
 
 
 _TABLES = ("meta", "state", "edits", "model_runs", "model_chunks")
