@@ -37,32 +37,18 @@ def study_fields(rec) -> dict:
 def _fitted(hyp, rec, name: str, fit: bool):
     """The hypnogram on the study's epochs; a mismatch is refused with the numbers unless
     ``fit``; one that shares no epoch with the study is always refused."""
-    from app.core.scoring.hypnogram import HypnogramError
+    from app.core.scoring.fitting import plan_fit
     from app.errors import PSGLensError
 
-    try:
-        fitted = hyp.align(rec.start_time, rec.duration_sec)
-    except HypnogramError as err:
-        raise PSGLensError(f"{name}: {err}") from None
-    offset = hyp.offset_sec(rec.start_time)
-    if hyp.n_epochs == rec.n_epochs and abs(offset) < 1e-6:
+    plan = plan_fit(hyp, rec.start_time, rec.n_epochs, name=name)
+    if plan.exact:
         return hyp
-    shift = int(round(offset / hyp.epoch_sec))
-    overlap = max(0, min(hyp.n_epochs, rec.n_epochs - shift) - max(0, -shift))
-    if overlap == 0:
-        raise PSGLensError(f"{name} ({hyp.n_epochs} epochs) does not overlap the study "
-                           f"({rec.n_epochs} epochs): it starts {offset / 60:+.1f} min from "
-                           "the recording's start. Check that it belongs to this study.")
-    cropped, padded = hyp.n_epochs - overlap, rec.n_epochs - overlap
     if not fit:
-        raise PSGLensError(
-            f"{name} has {hyp.n_epochs} epochs starting {offset / 60:+.1f} min from the "
-            f"recording's start; the study has {rec.n_epochs}. Fitting it would drop "
-            f"{cropped} epoch(s) of the hypnogram and leave {padded} of the study unscored; "
-            "pass --fit to do that, or give the hypnogram of this study.")
-    print(f"fitted {name} to the study: {cropped} epoch(s) dropped, {padded} left unscored",
-          file=sys.stderr)
-    return fitted
+        raise PSGLensError(f"{plan.sentence(name)} Pass --fit to do that, or give the "
+                           "hypnogram of this study.")
+    print(f"fitted {name} to the study: {plan.dropped} epoch(s) dropped, {plan.unscored} "
+          "left unscored", file=sys.stderr)
+    return hyp.align(rec.start_time, rec.duration_sec)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from app.core.scoring.session import ScoringSession
 from app.core.scoring.stages import Stage
 from app.core.signals.recording import Recording
 from app.core.signals.render_spec import RenderSpec
-from app.errors import PSGLensError, SpecError
+from app.errors import FormatError, PSGLensError, SpecError
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,10 @@ class Events:
     def disconnect_all(self) -> None:
         for name in self.NAMES:
             getattr(self, name).disconnect()
+
+
+class UnknownLabelsRefused(FormatError):
+    """An imported hypnogram holds labels PSG Lens does not know; asked, not guessed."""
 
 
 # -- model runs and explanations ------------------------------------------------------
@@ -647,22 +652,46 @@ class Workspace:
     def technician_agreement(self, other: Hypnogram) -> Agreement:
         return agreement(self._tech, other)
 
-    def _read_import(self, path: str | os.PathLike) -> Hypnogram:
+    def _read_import(self, path: str | os.PathLike, *, unknown: str = "unscored",
+                     fit: bool = True) -> Hypnogram:
         from app.core.formats import read_hypnogram
+        from app.core.scoring.fitting import FitRefused, plan_fit
 
-        hyp = read_hypnogram(path, unknown="unscored")
+        name = Path(path).name
+        try:
+            hyp = read_hypnogram(path, unknown=unknown)
+        except FormatError as err:
+            if unknown != "raise":
+                raise
+            read_hypnogram(path, unknown="unscored")  # fails too: not about labels
+            # keep what is wrong and where; the advice is the question's own
+            first = re.split(r"; read with unknown=| Use W, ", str(err))[0].rstrip(".")
+            raise UnknownLabelsRefused(
+                f"{first}. Import every epoch with a label PSG Lens does not know as "
+                "Unscored, or cancel and fix the file.") from None
         if abs(hyp.epoch_sec - self.epoch_sec) > 1e-9:  # e.g. 20-s R&K epochs
             hyp = hyp.resample(self.epoch_sec)
-        if hyp.n_epochs != self.n_epochs or hyp.start_time is not None:
+        plan = plan_fit(hyp, self.recording.start_time, self.n_epochs, name=name)
+        if not plan.exact:
+            if not fit:
+                raise FitRefused(f"{plan.sentence(name)} Fit it that way, or cancel and "
+                                 "give the hypnogram of this study.", plan)
             hyp = hyp.align(self.recording.start_time, self.recording.duration_sec)
-        hyp.scorer = hyp.scorer or Path(path).name
+        hyp.scorer = hyp.scorer or name
         hyp.meta["path"] = str(path)
         return hyp
 
-    def import_hypnogram(self, path: str | os.PathLike) -> Hypnogram:
-        """Read another scorer's hypnogram, fit it onto this night, keep it (and its path,
-        so a reopened session shows it again)."""
-        hyp = self._read_import(path)
+    def import_hypnogram(self, path: str | os.PathLike, *, unknown: str = "raise",
+                         fit: bool = False) -> Hypnogram:
+        """Read another scorer's hypnogram onto this night and keep it (its path too, so
+        a reopened session shows it again). Stages are never touched.
+
+        Never silent: a label PSG Lens does not know raises :class:`UnknownLabelsRefused`
+        unless ``unknown="unscored"``; a hypnogram of another length or start raises
+        :class:`~app.core.scoring.fitting.FitRefused` (with the numbers) unless ``fit``
+        (crop what lies outside the study, pad the rest with Unscored). One that shares
+        no epoch with the study is always refused."""
+        hyp = self._read_import(path, unknown=unknown, fit=fit)
         self.imported.append(hyp)
         self.session.set_state("imports", [h.meta["path"] for h in self.imported])
         self.events.imported()

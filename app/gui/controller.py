@@ -401,16 +401,38 @@ class Controller(QObject):
                 self.workspace.events.answers(run_id=None, epochs=[])
 
     # -- other scorers ----------------------------------------------------------------------
-    def import_hypnogram(self, path: str | Path) -> Hypnogram | None:
+    def import_hypnogram(self, path: str | Path, ask=None) -> Hypnogram | None:
+        """Import another scorer's hypnogram. Unknown labels and a length or start that
+        does not match the study are asked about: ``ask(question) -> bool`` (the window
+        shows a box); without ``ask`` they are refused with the same sentence."""
+        from app.core.scoring.fitting import FitRefused
+        from app.core.workspace import UnknownLabelsRefused
+
         if self.workspace is None:
             self.error.emit("Open a study first.")
             return None
-        try:
-            hyp = self.workspace.import_hypnogram(path)
-        except PSGLensError as err:
-            self.error.emit(str(err))
-            return None
-        self.message.emit(f"Imported {Path(path).name} ({hyp.scorer}).")
+        options: dict = {}
+        while True:
+            try:
+                hyp = self.workspace.import_hypnogram(path, **options)
+                break
+            except (UnknownLabelsRefused, FitRefused) as question:
+                if ask is None:
+                    self.error.emit(str(question))
+                    return None
+                if not ask(str(question)):
+                    self.message.emit(f"Import of {Path(path).name} cancelled; nothing "
+                                      "changed.")
+                    return None
+                if isinstance(question, UnknownLabelsRefused):
+                    options["unknown"] = "unscored"
+                else:
+                    options["fit"] = True
+            except PSGLensError as err:
+                self.error.emit(str(err))
+                return None
+        fitted = "; fitted onto the study" if options.get("fit") else ""
+        self.message.emit(f"Imported {Path(path).name} ({hyp.scorer}){fitted}.")
         return hyp
 
     # -- export ---------------------------------------------------------------------------

@@ -291,7 +291,21 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Import another scorer's hypnogram",
                                               str(self.c.workspace.path.parent))
         if path:
-            self.c.import_hypnogram(path)
+            self.c.import_hypnogram(path, ask=self.ask_import)
+
+    def ask_import(self, question: str) -> bool:
+        """Unknown labels or a hypnogram that does not match the study: go on, or not."""
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Question, "Import a hypnogram", question,
+                          QMessageBox.NoButton, self)
+        box.setObjectName("psglens-import-question")
+        go = box.addButton("Fit it" if "Fit it" in question else "Import as Unscored",
+                           QMessageBox.AcceptRole)
+        box.addButton(QMessageBox.Cancel)
+        box.setDefaultButton(QMessageBox.Cancel)  # Enter never changes what is imported
+        box.exec()
+        return box.clickedButton() is go
 
     def export_dialog(self) -> None:
         from app.gui.dialogs.export import ExportDialog

@@ -281,3 +281,28 @@ def test_damaged_or_newer_settings_fall_back(tmp_path, monkeypatch):
     assert s.theme == "light" and s.low_confidence == 0.7
     assert s.stage_colors["W"] == "#000000" and s.stage_colors["N1"] == "#56B4E9"
     assert any("newer" in n for n in s.notes) and any("theme" in n for n in s.notes)
+
+
+def test_import_of_another_length_or_unknown_labels_is_never_silent(ws, tmp_path):
+    from app.core.formats import write_hypnogram
+    from app.core.scoring.fitting import FitRefused
+    from app.core.scoring.hypnogram import Hypnogram
+    from app.core.workspace import UnknownLabelsRefused
+
+    short = tmp_path / "short.csv"
+    write_hypnogram(Hypnogram.from_labels(["N2"] * (N_EPOCHS - 4), scorer="B"), short)
+    with pytest.raises(FitRefused) as err:
+        ws.import_hypnogram(short)
+    text = str(err.value)
+    assert f"{N_EPOCHS - 4} epochs" in text and f"the study has {N_EPOCHS}" in text
+    assert "leave 4 of the study unscored" in text and ws.imported == []
+    hyp = ws.import_hypnogram(short, fit=True)
+    assert hyp.n_epochs == N_EPOCHS and list(hyp.stages[-4:]) == [-1] * 4
+    odd = tmp_path / "odd.csv"
+    odd.write_text("epoch,stage\n" + "".join(
+        f"{i + 1},{'deep' if i == 3 else 'N1'}\n" for i in range(N_EPOCHS)))
+    with pytest.raises(UnknownLabelsRefused, match=r"'deep' in odd.csv, line 5\. Import every epoch"):
+        ws.import_hypnogram(odd)
+    hyp = ws.import_hypnogram(odd, unknown="unscored")
+    assert hyp.stages[3] == -1 and hyp.stages[2] == 1
+    assert (ws.technician.stages == -1).all()  # importing never touches stages
