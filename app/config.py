@@ -26,23 +26,14 @@ from typing import Any
 
 import platformdirs
 
+from app.core.scoring.stage_colors import DEFAULT_STAGE_COLORS  # the one definition
+
 SCHEMA_VERSION = 1
 CONFIG_DIR_ENV = "PSG_LENS_CONFIG_DIR"
 DATA_DIR_ENV = "PSG_LENS_DATA_DIR"
 APP_NAME = "psg-lens"
 MAX_RECENT = 10
 WINDOWS_SEC = (30.0, 60.0, 300.0)
-
-# Okabe & Ito (2008) colour-blind-safe palette; unscored is neutral grey, never Wake's hue.
-DEFAULT_STAGE_COLORS: dict[str, str] = {
-    "W": "#E69F00",        # orange
-    "N1": "#56B4E9",       # sky blue
-    "N2": "#0072B2",       # blue
-    "N3": "#009E73",       # bluish green
-    "REM": "#D55E00",      # vermillion
-    "Artifact": "#CC79A7",  # reddish purple
-    "Unscored": "#9A9A9A",  # grey
-}
 
 
 def config_dir() -> Path:

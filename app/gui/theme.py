@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.config import DEFAULT_STAGE_COLORS
+from app.core.scoring.stage_colors import DEFAULT_STAGE_COLORS
 from app.core.scoring.stages import Stage
 
 
