@@ -5,8 +5,13 @@ start time is known), ``stage`` (W/N1/N2/N3/REM/Artifact/Unscored), ``source``,
 ``scorer``, ``confidence``, ``p_W .. p_REM`` (when there are probabilities) and ``note``
 (when any epoch has one: e.g. why the model did not stage it), after a
 comment line ``# psg-lens hypnogram; epoch_sec=30; start_time=ISO`` that keeps what the
-columns cannot. Reading needs only a stage column (``stage``, ``hypnogram`` or
-``label``, any case); every other column is checked when present.
+columns cannot. When the probability columns are written and the hypnogram says where
+they came from (``meta["probabilities_from"]``, e.g. a technician's scoring with a
+model run's probabilities beside it), a second comment line names it:
+``# probabilities: run 3, psg-lens-default-tiny/0.3.0, started 2026-01-02 03:04 UTC``;
+it is read back into the same key. An Unscored row names no scorer: its ``source`` is
+``none`` and its ``scorer`` cell is empty. Reading needs only a stage column (``stage``,
+``hypnogram`` or ``label``, any case); every other column is checked when present.
 
 Examples
 --------
@@ -47,6 +52,7 @@ from app.core.scoring.stages import STAGE_LABELS, Stage
 from app.errors import FormatError
 
 MAGIC = "# psg-lens hypnogram"
+PROVENANCE = "# probabilities:"  # which model run the p_* columns came from
 PROB_COLUMNS = tuple(f"p_{lab}" for lab in STAGE_LABELS)
 _SOURCES = {s.label: s for s in Source}
 
@@ -102,11 +108,14 @@ def read_table(path: Path, *, unknown: str = "raise", epoch_sec: float | None = 
     name = fname(path)
     lines = read_text(path).splitlines()
     magic: dict[str, str] = {}
+    provenance = ""
     first = 0  # skip blank and comment lines before the header, keeping our metadata line
     while first < len(lines) and (not lines[first].strip()
                                   or lines[first].lstrip().startswith("#")):
         if lines[first].lower().lstrip().startswith(MAGIC):
             magic = _parse_magic(lines[first])
+        elif lines[first].lower().lstrip().startswith(PROVENANCE):
+            provenance = lines[first].lstrip()[len(PROVENANCE):].strip()
         first += 1
     if first == len(lines):
         raise FormatError(f"{name} is empty: it has no header line and no epochs.")
@@ -155,6 +164,8 @@ def read_table(path: Path, *, unknown: str = "raise", epoch_sec: float | None = 
                             "its header comment" if "epoch_sec" in magic else "its onsets")
     start = parse_iso(path, magic.get("start_time"), "the header comment")
     meta: dict = {}
+    if provenance:
+        meta["probabilities_from"] = provenance
     if offset:
         meta["onset_sec"] = offset
         if start is not None:
@@ -256,6 +267,9 @@ def write_table(hyp: Hypnogram, path: Path, *, delimiter: str = ",",
         head += f"; start_time={hyp.start_time.isoformat()}"
     buf = io.StringIO()
     buf.write(head + "\n")
+    origin = str(hyp.meta.get("probabilities_from") or "").strip()
+    if probs is not None and origin:  # say whose probabilities these columns are
+        buf.write(f"{PROVENANCE} {' '.join(origin.split())}\n")
     w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
     header = ["epoch", "onset_sec", "clock_time", "stage", "source", "scorer", "confidence"]
     notes = hyp.notes if hyp.notes is not None and any(hyp.notes) else None
@@ -271,8 +285,11 @@ def _row(hyp: Hypnogram, probs: np.ndarray | None, i: int) -> list[str]:
     onset = i * hyp.epoch_sec
     clock = "" if hyp.start_time is None else \
         (hyp.start_time + dt.timedelta(seconds=onset)).strftime("%H:%M:%S")
-    row = [str(i + 1), fmt_sec(onset), clock, Stage(int(hyp.stages[i])).label,
-           Source(int(hyp.sources[i])).label, spreadsheet_safe(hyp.scorer),
+    stage = Stage(int(hyp.stages[i]))
+    scored = stage != Stage.UNSCORED  # nobody scored it: no source, no scorer
+    row = [str(i + 1), fmt_sec(onset), clock, stage.label,
+           Source(int(hyp.sources[i])).label if scored else Source.NONE.label,
+           spreadsheet_safe(hyp.scorer) if scored else "",
            "" if probs is None else fmt_float(probs[i].max())]
     if probs is not None:
         row += [fmt_float(p) for p in probs[i]]
