@@ -3,7 +3,12 @@
 Drawn with :class:`matplotlib.figure.Figure` objects (no pyplot state, no Qt) on A4
 pages, laid out top to bottom by a small flowing "pager" that starts a new page when
 the next block does not fit, so tables and text never overlap or run off the page.
-Every page carries the decision-support footer.
+Every page carries the decision-support footer. The first page names the model run the
+report shows (or says "technician scoring only") and warns when most epochs are
+unscored; stages are drawn in the app's colours
+(:data:`app.core.scoring.stage_colors.DEFAULT_STAGE_COLORS`, or the user's). The file is
+written like every export (:func:`app.core.formats._common.atomic_paths`): complete or
+not at all, with the same permissions.
 
 Examples
 --------
@@ -21,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,8 +37,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
+from app.core.formats._common import atomic_paths
 from app.core.scoring.agreement import agreement
 from app.core.scoring.hypnogram import Hypnogram
+from app.core.scoring.stage_colors import DEFAULT_STAGE_COLORS
 from app.core.scoring.stages import STAGE_LABELS, Stage
 from app.core.scoring.stats import DEFINITIONS, SleepStatistics, sleep_statistics
 
@@ -42,6 +48,7 @@ TITLE = "PSG Lens — sleep scoring report"
 FOOTER = ("Decision support only — not a diagnosis. "
           "Scoring must be reviewed by a qualified technician.")
 SYNTHETIC_NOTE = "Trained on synthetic data only, not validated on patients."
+TECHNICIAN_ONLY = "none: technician scoring only"
 ANONYMISED = "anonymised"
 #: Study keys (lower case, spaces as "_") whose values ``anonymise=True`` replaces.
 PATIENT_KEYS = frozenset({
@@ -53,8 +60,6 @@ A4 = (8.27, 11.69)  # inches
 LEFT, RIGHT, TOP, BOTTOM = 0.6, 0.6, 0.55, 0.8  # margins; the bottom one holds the footer
 WIDTH = A4[0] - LEFT - RIGHT
 
-STAGE_COLOURS = {"W": "#f0a030", "REM": "#d62728", "N1": "#9ecae1", "N2": "#4a86c5",
-                 "N3": "#1f3f7a"}
 # Hypnogram rows, top to bottom: W at the top, REM next (drawn red), then NREM deepening.
 Y_LEVEL = {Stage.W: 4, Stage.REM: 3, Stage.N1: 2, Stage.N2: 1, Stage.N3: 0}
 STAGE_ROWS = {Stage.W: "W", Stage.N1: "N1", Stage.N2: "N2", Stage.N3: "N3", Stage.REM: "REM"}
@@ -89,6 +94,19 @@ class _Pager:
 
     def space(self, h: float) -> None:
         self.y += h
+
+    def notice(self, s: str, size: float = 9) -> None:
+        """A warning sentence in a tinted box across the page."""
+        line = size * 1.32 / 72
+        lines = _wrap(s, (WIDTH - 0.3) * 72, size, True)
+        h = len(lines) * line + 0.16
+        self.need(h + 0.08)
+        self.fig.add_artist(Rectangle((self._fx(LEFT), self._fy(self.y + h)), WIDTH / A4[0],
+                                      h / A4[1], transform=self.fig.transFigure,
+                                      color="#fdecc8", lw=0, zorder=-1))
+        self.text(LEFT + 0.15, self.y + 0.08, "\n".join(lines), size, weight="bold",
+                  color="#7a3b00", linespacing=1.2)
+        self.y += h + 0.08
 
     def title(self, s: str, sub: str) -> None:
         self.text(LEFT, self.y, s, 17, weight="bold")
@@ -221,18 +239,24 @@ def _time_axis(ax, hyp: Hypnogram) -> np.ndarray:
     return edges
 
 
-def _plot_hypnogram(ax, hyp: Hypnogram, title: str, lights: tuple[int, int] | None) -> None:
+SPAN_ALPHA = 0.35  # Unscored and Artifact shade the plot's background in their colours
+
+
+def _plot_hypnogram(ax, hyp: Hypnogram, title: str, lights: tuple[int, int] | None,
+                    colours: dict[str, str]) -> None:
     edges = _time_axis(ax, hyp)
     stages = hyp.stages.astype(int)
     y = np.array([Y_LEVEL.get(Stage(s), np.nan) for s in stages], dtype=float)
     # A NaN breaks the line: Unscored and Artifact epochs are gaps, never drawn as Wake.
     ax.step(edges, np.append(y, y[-1] if y.size else np.nan), where="post", color="0.2",
             lw=0.8)
-    for code, colour in ((Stage.UNSCORED, "0.82"), (Stage.ARTIFACT, "#c9b48a")):
+    gaps = ((Stage.UNSCORED, colours["Unscored"], "Unscored"),
+            (Stage.ARTIFACT, colours["Artifact"], "Artifact"))
+    for code, colour, _ in gaps:
         for a, b in _runs(stages == code):
-            ax.axvspan(edges[a], edges[b], color=colour, lw=0, zorder=0)
-    for a, b in _runs(stages == Stage.REM):  # REM drawn as a thick red bar
-        ax.hlines(Y_LEVEL[Stage.REM], edges[a], edges[b], color=STAGE_COLOURS["REM"], lw=3.2,
+            ax.axvspan(edges[a], edges[b], color=colour, alpha=SPAN_ALPHA, lw=0, zorder=0)
+    for a, b in _runs(stages == Stage.REM):  # REM drawn as a thick bar in its colour
+        ax.hlines(Y_LEVEL[Stage.REM], edges[a], edges[b], color=colours["REM"], lw=3.2,
                   zorder=3)
     legend = []
     if lights is not None:
@@ -240,13 +264,12 @@ def _plot_hypnogram(ax, hyp: Hypnogram, title: str, lights: tuple[int, int] | No
             ax.axvline(edges[e], color="#2a7a2a", lw=1.1, ls="--", zorder=4)
         legend.append(Line2D([], [], color="#2a7a2a", lw=1.1, ls="--",
                              label="lights off / on"))
-    for code, colour, name in ((Stage.UNSCORED, "0.82", "Unscored"),
-                               (Stage.ARTIFACT, "#c9b48a", "Artifact")):
+    for code, colour, name in gaps:
         if np.any(stages == code):
-            legend.append(Patch(color=colour, label=name))
+            legend.append(Patch(color=colour, alpha=SPAN_ALPHA, label=name))
     ax.set_ylim(-0.6, 4.6)
     ax.set_yticks([Y_LEVEL[s] for s in STAGE_ROWS], list(STAGE_ROWS.values()))
-    ax.get_yticklabels()[list(STAGE_ROWS).index(Stage.REM)].set_color(STAGE_COLOURS["REM"])
+    ax.get_yticklabels()[list(STAGE_ROWS).index(Stage.REM)].set_color(colours["REM"])
     ax.set_title(title, fontsize=8.5, loc="left", pad=4, parse_math=False)
     ax.grid(axis="x", color="0.9", lw=0.6)
     if legend:  # above the plot, right, on the title's line: never over the data
@@ -255,7 +278,7 @@ def _plot_hypnogram(ax, hyp: Hypnogram, title: str, lights: tuple[int, int] | No
                   handlelength=1.6)
 
 
-def _plot_hypnodensity(ax, hyp: Hypnogram, title: str) -> None:
+def _plot_hypnodensity(ax, hyp: Hypnogram, title: str, colours: dict[str, str]) -> None:
     edges = _time_axis(ax, hyp)
     p = np.asarray(hyp.probabilities, dtype=float)
     order = ["N3", "N2", "N1", "REM", "W"]  # stacked bottom to top, as the hypnogram rows
@@ -264,7 +287,7 @@ def _plot_hypnodensity(ax, hyp: Hypnogram, title: str) -> None:
     vals = np.where(unscored[:, None], np.nan, p[:, cols]).T
     # Repeat each epoch at both edges so a stack step covers exactly its epoch.
     x = np.repeat(edges, 2)[1:-1]
-    ax.stackplot(x, np.repeat(vals, 2, axis=1), colors=[STAGE_COLOURS[s] for s in order],
+    ax.stackplot(x, np.repeat(vals, 2, axis=1), colors=[colours[s] for s in order],
                  labels=order, lw=0)
     ax.set_ylim(0, 1)
     ax.set_ylabel("Probability", fontsize=7.5)
@@ -295,10 +318,46 @@ def _study_rows(study: dict | None, anonymise: bool) -> list[tuple[str, str]]:
     return rows or [("Study", "no study details given")]
 
 
+def run_statement(hyp: Hypnogram, model_hypnogram: Hypnogram | None = None,
+                  model_info: dict | None = None) -> str:
+    """Which model run the report shows, in words: ``model_info["run"]`` ("run 3,
+    psg-lens-default-tiny/0.3.0, started 2026-01-02 03:04 UTC"), what a hypnogram file
+    said of its probabilities, or :data:`TECHNICIAN_ONLY` when no model is shown."""
+    info = model_info or {}
+    if info.get("run"):
+        return str(info["run"])
+    for h in (model_hypnogram, hyp):
+        if h is not None and h.probabilities is not None and h.meta.get("probabilities_from"):
+            return str(h.meta["probabilities_from"])
+    if model_hypnogram is not None or info:
+        name = str(info.get("name") or (model_hypnogram.scorer if model_hypnogram else "")
+                   or "an unnamed model")
+        version = info.get("version") or ""
+        return f"{name} {version}".strip() + "; which run is not recorded"
+    if hyp.probabilities is not None:
+        return "probabilities of a model run the hypnogram file does not name"
+    return TECHNICIAN_ONLY
+
+
+def report_notices(hyp: Hypnogram, model_hypnogram: Hypnogram | None = None) -> list[str]:
+    """The warnings the first page shows: most epochs (> 50 %) unscored."""
+    out = []
+    for h, whose in ((hyp, ""), (model_hypnogram, "the model's ")):
+        if h is None or h.n_epochs == 0:
+            continue
+        n_unscored = int(np.sum(h.stages == Stage.UNSCORED))
+        if 2 * n_unscored > h.n_epochs:
+            text = (f"Most of {whose}epochs ({n_unscored} of {h.n_epochs}) are unscored" if whose
+                    else f"Most epochs ({n_unscored} of {h.n_epochs}) are unscored")
+            out.append(text + ": the figures below describe the scored part only.")
+    return out
+
+
 def _model_rows(model_info: dict | None, model_hyp: Hypnogram | None) -> list[tuple[str, str]]:
     if not model_info and model_hyp is None:
         return []
     info = dict(model_info or {})
+    info.pop("run", None)  # shown in its own row
     name = str(info.pop("name", "") or (model_hyp.scorer if model_hyp else "") or "unnamed")
     version = info.pop("version", None)
     rows = [("Model bundle", f"{name} {version}" if version else name)]
@@ -325,9 +384,11 @@ def report_pages(hyp: Hypnogram, *, study: dict | None = None, anonymise: bool =
                  model_hypnogram: Hypnogram | None = None, model_info: dict | None = None,
                  scorers: list[str] | None = None, lights_off_epoch: int | None = None,
                  lights_on_epoch: int | None = None,
-                 generated: dt.datetime | None = None) -> list[Figure]:
+                 generated: dt.datetime | None = None,
+                 stage_colors: dict[str, str] | None = None) -> list[Figure]:
     """Lay out the report as A4 :class:`~matplotlib.figure.Figure` pages (see
     :func:`write_report` for the parameters)."""
+    colours = {**DEFAULT_STAGE_COLORS, **(stage_colors or {})}
     stats = sleep_statistics(hyp, lights_off_epoch=lights_off_epoch,
                              lights_on_epoch=lights_on_epoch)
     lights = None
@@ -337,6 +398,8 @@ def report_pages(hyp: Hypnogram, *, study: dict | None = None, anonymise: bool =
     pg = _Pager()
     pg.title(TITLE, f"Generated {when}. Epochs of {hyp.epoch_sec:g} s; statistics follow "
                     "the AASM manual, definitions at the end.")
+    for text in report_notices(hyp, model_hypnogram):
+        pg.notice(text)
 
     pg.heading("Study")
     pg.table(_study_rows(study, anonymise), [(1.9, "l"), (WIDTH - 1.9, "l")], bold_first=True)
@@ -347,20 +410,23 @@ def report_pages(hyp: Hypnogram, *, study: dict | None = None, anonymise: bool =
             ("Epochs", f"{hyp.n_epochs} x {hyp.epoch_sec:g} s "
                        f"({hyp.duration_sec / 3600:.2f} h)"),
             ("Recording start", hyp.start_time.strftime("%Y-%m-%d %H:%M:%S")
-             if hyp.start_time else "unknown")]
+             if hyp.start_time else "unknown"),
+            ("Model run", run_statement(hyp, model_hypnogram, model_info))]
     rows += _model_rows(model_info, model_hypnogram)
     pg.table(rows, [(1.9, "l"), (WIDTH - 1.9, "l")], bold_first=True)
 
     pg.heading("Hypnogram", keep_with=2.2)
     who = ", ".join(names) or "scored hypnogram"
-    _plot_hypnogram(pg.axes(2.2, right_pad=0.55), hyp, f"Scoring: {who}", lights)
+    _plot_hypnogram(pg.axes(2.2, right_pad=0.55), hyp, f"Scoring: {who}", lights,
+                    colours)
     if model_hypnogram is not None:
-        _plot_hypnogram(pg.axes(1.85, right_pad=0.55), model_hypnogram, "Model", lights)
+        _plot_hypnogram(pg.axes(1.85, right_pad=0.55), model_hypnogram, "Model", lights,
+                        colours)
     dens = next((h for h in (model_hypnogram, hyp)
                  if h is not None and h.probabilities is not None), None)
     if dens is not None:
         _plot_hypnodensity(pg.axes(1.8, right_pad=0.55), dens,
-                           "Hypnodensity (model stage probabilities per epoch)")
+                           "Hypnodensity (model stage probabilities per epoch)", colours)
 
     if model_hypnogram is not None:
         _agreement_block(pg, hyp, model_hypnogram)
@@ -416,9 +482,9 @@ def _agreement_block(pg: _Pager, ref: Hypnogram, model: Hypnogram) -> None:
 def write_report(path: str | os.PathLike, hyp: Hypnogram, *, study: dict | None = None,
                  anonymise: bool = False, model_hypnogram: Hypnogram | None = None,
                  model_info: dict | None = None, scorers: list[str] | None = None,
-                 lights_off_epoch: int | None = None, lights_on_epoch: int | None = None
-                 ) -> Path:
-    """Write the PDF report for one scored night, atomically.
+                 lights_off_epoch: int | None = None, lights_on_epoch: int | None = None,
+                 stage_colors: dict[str, str] | None = None) -> Path:
+    """Write the PDF report for one scored night, atomically, like every export.
 
     Parameters
     ----------
@@ -436,34 +502,38 @@ def write_report(path: str | os.PathLike, hyp: Hypnogram, *, study: dict | None 
         The model's scoring of the same epochs: drawn, its statistics tabled beside,
         and its agreement with ``hyp`` (accuracy, kappa, per-stage F1) reported.
     model_info : dict, optional
-        The model bundle: "name", "version", "note" (the card's note) and
-        ``synthetic_only=True`` for the note "Trained on synthetic data only, not
-        validated on patients."; other keys are printed as they are.
+        The model bundle: "name", "version", "run" (which run, in words: "run 3,
+        psg-lens-default-tiny/0.3.0, started 2026-01-02 03:04 UTC"), "note" (the card's
+        note) and ``synthetic_only=True`` for the note "Trained on synthetic data only,
+        not validated on patients."; other keys are printed as they are. Without a
+        model the report says "technician scoring only".
     scorers : list of str, optional
         Who scored ``hyp``; default its ``scorer``.
     lights_off_epoch, lights_on_epoch : int, optional
         Recording period for the statistics (see :func:`app.core.scoring.stats.sleep_statistics`).
+    stage_colors : dict, optional
+        Stage label -> colour (the user's settings); default
+        :data:`~app.core.scoring.stage_colors.DEFAULT_STAGE_COLORS`, as the app draws.
 
     Returns
     -------
     Path
         The written file.
+
+    Raises
+    ------
+    FormatError
+        The file cannot be written (no such folder, disk full); an old file is kept.
     """
     path = Path(path)
     figs = report_pages(hyp, study=study, anonymise=anonymise,
                         model_hypnogram=model_hypnogram, model_info=model_info,
                         scorers=scorers, lights_off_epoch=lights_off_epoch,
-                        lights_on_epoch=lights_on_epoch)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".pdf.tmp",
-                               dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
-    try:
+                        lights_on_epoch=lights_on_epoch, stage_colors=stage_colors)
+    # the hypnogram exports' writer: a temp file beside it, the same mode, then a rename
+    with atomic_paths(path) as (tmp,):
         with PdfPages(tmp, metadata={"Title": TITLE, "Creator": "PSG Lens",
                                      "Subject": "Sleep scoring report"}) as pdf:
             for fig in figs:
                 pdf.savefig(fig)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

@@ -11,6 +11,7 @@ import pytest
 
 from app.core.report import FOOTER, SYNTHETIC_NOTE, TITLE, report_pages, write_report
 from app.core.scoring.hypnogram import Hypnogram
+from app.errors import FormatError
 
 pdfium = pytest.importorskip("pypdfium2")
 
@@ -126,7 +127,8 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path, monkeypatch)
         raise OSError("disk full")
 
     monkeypatch.setattr(backend_pdf.PdfPages, "savefig", boom)
-    with pytest.raises(OSError, match="disk full"):
+    # written like every export: the OS error becomes one sentence that names the file
+    with pytest.raises(FormatError, match="Cannot write report.pdf: disk full"):
         write_report(target, synthetic())
     assert target.read_bytes() == b"old report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.pdf"]
