@@ -3,7 +3,9 @@
 - :func:`atomic_paths`: write beside the target, then ``os.replace``, so a failed write
   never leaves a half-written file (and never touches an existing one).
 - :class:`Head` and :func:`read_text`: the first bytes of a file for sniffing, and text
-  decoding that tolerates a BOM, UTF-16 and Windows-1252 exports.
+  decoding that tolerates a BOM, UTF-16 and Windows-1252 exports. Every reader reads
+  through :func:`read_raw`, :func:`load_json` or :func:`parse_xml`, so the size and
+  nesting limits of :mod:`app.core.file_limits` apply to every format alike.
 - :func:`events_to_stages` / :func:`stage_runs`: the one place where (onset, duration,
   stage) events become one stage per epoch (EDF+, NSRR, BIDS), so gaps, overlaps and
   epoch-length checks read the same in every format.
@@ -23,6 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.file_limits import (
+    HYPNOGRAM_MAX_BYTES,
+    epoch_sec_problem,
+    parse_json,
+    parse_xml_bytes,
+    read_bytes,
+)
 from app.core.scoring.hypnogram import Hypnogram, HypnogramError
 from app.core.scoring.stages import INT_CONVENTIONS, Stage, UnknownStageError, parse_stage
 from app.errors import FormatError
@@ -36,6 +45,7 @@ STANDARD_EPOCHS = (30.0, 20.0, 15.0, 10.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0)
 MAX_NIGHT_SEC = 14 * 86400
 _TOL_SEC = 1e-3  # onsets are compared to the epoch grid to the millisecond
 _MAX_WARNINGS = 20
+HYPNOGRAM_KIND = "a hypnogram file"  # what size and nesting messages say it should be
 
 
 def fname(path: str | os.PathLike) -> str:
@@ -57,7 +67,7 @@ class Head:
         if self.text is None:
             return []
         out = []
-        for line in self.text.splitlines():
+        for line in text_lines(self.text):
             s = line.strip()
             if s and not s.startswith("#"):
                 out.append(s)
@@ -116,16 +126,38 @@ def _decode(raw: bytes, *, cut: bool) -> str | None:
     return text
 
 
+def read_raw(path: Path) -> bytes:
+    """The whole file; one over HYPNOGRAM_MAX_BYTES is refused unread."""
+    return read_bytes(path, limit=HYPNOGRAM_MAX_BYTES, error=FormatError, where=fname(path),
+                      kind=HYPNOGRAM_KIND)
+
+
 def read_text(path: Path) -> str:
     """The whole file as text, or a FormatError saying it is not text."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise FormatError(f"Cannot open {fname(path)}: {e.strerror or e}.") from None
-    text = _decode(raw, cut=False)
+    text = _decode(read_raw(path), cut=False)
     if text is None:
         raise FormatError(f"{fname(path)} is not a text file (it holds binary data).")
     return text
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def text_lines(text: str) -> list[str]:
+    """Lines as an editor numbers them: only CR, LF and CRLF end a line (``splitlines``
+    also splits at form feeds and U+2028, which would shift every line number after)."""
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def load_json(path: Path, where: str | None = None, template: str | None = None) -> object:
+    """A JSON hypnogram file (or sidecar): size, nesting and syntax checked, one sentence
+    naming the line when it is not JSON."""
+    kw = {"template": template} if template else {}
+    return parse_json(read_text(path), where=where or fname(path), error=FormatError,
+                      kind=HYPNOGRAM_KIND, **kw)
 
 
 def to_stage(label: str | int, unknown: str, where: str) -> int:
@@ -191,17 +223,26 @@ def _check_probabilities(path: Path, p: np.ndarray) -> None:
 def check_epoch_sec(path: Path, found: float | None, asked: float | None, where: str
                     ) -> float:
     """Reconcile the epoch length a file states with the one the caller asked for."""
-    if found is not None and not (found > 0 and np.isfinite(found)):
-        raise FormatError(f"{fname(path)}: the epoch length {found!r} in {where} is not a "
-                          "positive number of seconds.")
-    if asked is not None and not asked > 0:
-        raise FormatError(f"The epoch length asked for {fname(path)} must be positive, "
-                          f"not {asked!r}.")
+    if found is not None and (why := epoch_sec_problem(found)) is not None:
+        raise FormatError(f"{fname(path)}: the epoch length {_shown(found)} in {where} "
+                          f"{why}.")
+    if asked is not None and (why := epoch_sec_problem(asked)) is not None:
+        raise FormatError(f"The epoch length asked for {fname(path)} must be positive, not "
+                          f"{_shown(asked)}." if "positive" in why else
+                          f"The epoch length asked for {fname(path)} ({_shown(asked)}) "
+                          f"{why}.")
     if found is not None and asked is not None and not np.isclose(found, asked):
         raise FormatError(f"{fname(path)} states {found:g}-s epochs in {where} but "
                           f"{asked:g}-s epochs were asked for; the epoch length is "
                           "inconsistent.")
     return float(found if found is not None else asked if asked is not None else 30.0)
+
+
+def _shown(value: object) -> str:
+    """A stated value as a technician would type it: 0.001, not np.float64(0.001)."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return f"{float(value):g}"
+    return repr(value)
 
 
 def parse_iso(path: Path, text: str | None, where: str) -> dt.datetime | None:
@@ -239,16 +280,12 @@ def parse_xml(path: Path, roots: dict[str, str]) -> ET.Element:
     are how "billion laughs" and external-entity attacks get in.
     """
     name = fname(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise FormatError(f"Cannot open {name}: {e.strerror or e}.") from None
-    raw = xml_as_utf8(raw)
+    raw = xml_as_utf8(read_raw(path))
     if re.search(rb"<!ENTITY", raw, re.IGNORECASE):
         raise FormatError(f"{name} declares XML entities (<!ENTITY>), which are refused for "
                           "safety; remove the DOCTYPE block.")
     try:
-        root = ET.fromstring(raw)
+        root = parse_xml_bytes(raw, where=name, error=FormatError, kind=HYPNOGRAM_KIND)
     except LookupError as e:  # <?xml encoding="..."?> names no codec we know
         raise FormatError(f"{name}, line 1: the XML declaration names an unknown text "
                           f"encoding ({e}).") from None

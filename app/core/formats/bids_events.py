@@ -27,9 +27,11 @@ from app.core.formats._common import (
     fmt_sec,
     fname,
     infer_epoch_sec,
+    load_json,
     make_hypnogram,
     parse_iso,
     read_text,
+    text_lines,
     to_stage,
 )
 from app.core.formats._common import events_to_stages as _to_epochs
@@ -61,11 +63,8 @@ def _load_sidecar(path: Path) -> dict:
     side = sidecar_path(path)
     if not side.is_file():
         return {}
-    try:
-        data = json.loads(read_text(side))
-    except json.JSONDecodeError as e:
-        raise FormatError(f"{side.name}, line {e.lineno}: the BIDS sidecar is not valid "
-                          f"JSON ({e.msg}).") from None
+    data = load_json(side, template="{where}, line {line}: the BIDS sidecar is not valid "
+                                    "JSON ({msg}).")
     if not isinstance(data, dict):
         raise FormatError(f"{side.name}: the BIDS sidecar must be a JSON object.")
     return data
@@ -93,7 +92,7 @@ def read_bids(path: Path, *, unknown: str = "raise", epoch_sec: float | None = N
     """Read a BIDS events file (and its sidecar when present)."""
     path = Path(path)
     name = fname(path)
-    lines = read_text(path).splitlines()
+    lines = text_lines(read_text(path))
     first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first is None:
         raise FormatError(f"{name} is empty: it has no header line and no events.")
@@ -144,9 +143,9 @@ def read_bids(path: Path, *, unknown: str = "raise", epoch_sec: float | None = N
     meta_side = side.get("PSGLens") if isinstance(side.get("PSGLens"), dict) else {}
     warnings: list[str] = []
     stated = meta_side.get("EpochLength")
-    if stated is not None and not isinstance(stated, (int, float)):
-        raise FormatError(f"{sidecar_path(path).name}: EpochLength {stated!r} is not a "
-                          "number of seconds.")
+    if isinstance(stated, bool) or not isinstance(stated, (int, float, type(None))):
+        raise FormatError(f"{sidecar_path(path).name}: EpochLength {json.dumps(stated)[:40]} "
+                          "is not a number of seconds.")
     if stated is None and epoch_sec is None:
         epoch = infer_epoch_sec(path, events, warnings)
     else:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,7 @@ from app.core.formats._common import (
     parse_iso,
     read_text,
     spreadsheet_safe,
+    text_lines,
     to_stage,
     write_text_atomic,
 )
@@ -106,7 +108,7 @@ def read_table(path: Path, *, unknown: str = "raise", epoch_sec: float | None = 
     """Read a CSV/TSV hypnogram (the delimiter is taken from the header line)."""
     path = Path(path)
     name = fname(path)
-    lines = read_text(path).splitlines()
+    lines = text_lines(read_text(path))
     magic: dict[str, str] = {}
     provenance = ""
     first = 0  # skip blank and comment lines before the header, keeping our metadata line
@@ -119,8 +121,9 @@ def read_table(path: Path, *, unknown: str = "raise", epoch_sec: float | None = 
         first += 1
     if first == len(lines):
         raise FormatError(f"{name} is empty: it has no header line and no epochs.")
-    reader = csv.reader(lines[first:], delimiter=_delimiter(lines[first]))
-    cols = [c.strip().lower() for c in next(reader)]
+    numbered = _numbered(name, csv.reader(lines[first:], delimiter=_delimiter(lines[first])),
+                         first)
+    cols = [c.strip().lower() for c in next(numbered)[1]]
     col = {c: i for i, c in enumerate(cols)}
     stage_i = _stage_column(cols)
     if stage_i is None:
@@ -128,8 +131,7 @@ def read_table(path: Path, *, unknown: str = "raise", epoch_sec: float | None = 
                           f"one named stage, hypnogram or label; found {', '.join(cols)}).")
 
     rows: list[tuple[int, list[str]]] = []
-    for row in reader:
-        line = first + reader.line_num
+    for line, row in numbered:
         if not any(c.strip() for c in row):
             continue
         if len(row) > len(cols):
@@ -198,6 +200,24 @@ def read_table(path: Path, *, unknown: str = "raise", epoch_sec: float | None = 
     if "note" in col:
         hyp.notes = [from_spreadsheet_safe(row[col["note"]]) for _, row in rows]
     return hyp
+
+
+def _numbered(name: str, reader, first: int) -> Iterator[tuple[int, list[str]]]:
+    """(file line where the row starts, cells) for each row of ``reader``.
+
+    A quoted cell may span lines, so a row is named by its first line, not by the
+    reader's count after it; ``first`` is the 0-based file line the reader starts at.
+    """
+    while True:
+        start = first + reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:  # a cell over csv's 128-KiB field limit, ...
+            raise FormatError(f"{name}, line {start}: the row cannot be read as a table "
+                              f"({e}).") from None
+        yield start, row
 
 
 def _number(name: str, text: str, where: str) -> float:

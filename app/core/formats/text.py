@@ -28,6 +28,7 @@ from app.core.formats._common import (
     fname,
     make_hypnogram,
     read_text,
+    text_lines,
     to_stage,
     unknown_code,
     write_text_atomic,
@@ -73,7 +74,7 @@ def read_text_hypnogram(path: Path, *, unknown: str = "raise", epoch_sec: float 
         raise FormatError(f"Unknown stage-code convention {convention!r} for {name}; known: "
                           f"{', '.join(INT_CONVENTIONS)}.")
     table = INT_CONVENTIONS[convention]
-    lines = read_text(path).splitlines()
+    lines = text_lines(read_text(path))
     # blank lines at the end are harmless; one in the middle would shift every epoch after it
     while lines and not lines[-1].strip():
         lines.pop()

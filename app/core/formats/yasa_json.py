@@ -37,10 +37,10 @@ from app.core.formats._common import (
     Head,
     check_epoch_sec,
     fname,
+    load_json,
     make_hypnogram,
     parse_duration,
     parse_iso,
-    read_text,
     to_stage,
     unknown_code,
     write_text_atomic,
@@ -68,11 +68,7 @@ def sniff_dreem_json(head: Head) -> bool:
 
 
 def _load(path: Path) -> object:
-    try:
-        return json.loads(read_text(path))
-    except json.JSONDecodeError as e:
-        raise FormatError(f"{fname(path)}, line {e.lineno}: not valid JSON ({e.msg}).") \
-            from None
+    return load_json(path)
 
 
 def _codes(path: Path, values: list, convention: str, unknown: str) -> list[int]:
