@@ -15,14 +15,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from app.core.file_limits import CARD_MAX_BYTES, epoch_sec_problem, load_json_file, parse_json
 from app.core.signals.channels import SLOTS
 from app.errors import SpecError
 
 SPEC_VERSION = 1
 SLEEPVLM_SLOTS = ("frontal", "central", "occipital", "e1", "e2", "chin")
+SPEC_KIND = "a render spec"  # what size and nesting messages say the file should be
+COLOUR_FIELDS = ("background", "context_background", "grid_minor_color", "grid_major_color",
+                 "missing_color")
+_JSON_SYNTAX = "{where} is not valid JSON (line {line}: {msg})."
 
 # Per signal type: default full scale (+-uV filling half a row), AASM filters, colour.
 KIND_DEFAULTS: dict[str, dict] = {
@@ -110,17 +118,40 @@ class RenderSpec:
     filled: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        rows = tuple(r if isinstance(r, RowSpec) else _row_from_dict(r) for r in self.rows)
-        object.__setattr__(self, "rows", rows)
-        for name in ("background", "context_background", "grid_minor_color",
-                     "grid_major_color", "missing_color"):
-            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+        # types first, each field by name: a JSON file gives strings, floats and lists
+        # where ints, booleans and colours belong, and those fail much later otherwise
+        bad = self._bad
+        set_ = object.__setattr__
+        rows = self.rows
+        if isinstance(rows, (str, bytes, dict)) or not isinstance(rows, (list, tuple)):
+            raise bad(f"rows must be a list of channel rows, not {shown(rows)}.")
+        set_(self, "rows", tuple(_checked_row(i, r, bad) for i, r in enumerate(rows, 1)))
+        for name in ("name", "scaling", "missing", "renderer"):
+            set_(self, name, _text(bad, name, getattr(self, name)))
+        for name in ("version", "width", "height", "fold", "context_epochs", "line_width"):
+            set_(self, name, _whole(bad, name, getattr(self, name)))
+        set_(self, "grid", _flag(bad, "grid", self.grid))
+        for name in ("epoch_sec", "grid_minor_sec", "grid_major_sec"):
+            set_(self, name, _number(bad, name, getattr(self, name)))
+        set_(self, "notch_hz", _number(bad, "notch_hz", self.notch_hz, none=True))
+        set_(self, "filter_pad_sec", _number(bad, "filter_pad_sec", self.filter_pad_sec,
+                                             positive=False))
+        for name in COLOUR_FIELDS:
+            set_(self, name, _colour(bad, name, getattr(self, name)))
+        if not isinstance(self.filled, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in self.filled.items()):
+            raise bad(f"filled must map slot names to channel names, not {shown(self.filled)}.")
         self.validate()
 
-    def validate(self) -> None:
-        def bad(msg: str) -> SpecError:
-            return SpecError(f"Render spec {self.name!r}: {msg}")
+    def _bad(self, msg: str) -> SpecError:
+        err = SpecError(f"Render spec {self.name!r}: {msg}")
+        err.detail = msg  # from_dict words it with the file it came from instead
+        return err
 
+    def validate(self) -> None:
+        bad = self._bad
+        if self.version < 1:
+            raise bad(f"version must be 1 or more, not {self.version}.")
         if self.version > SPEC_VERSION:
             raise bad(f"it is version {self.version}, newer than this PSG Lens understands "
                       f"({SPEC_VERSION}); update PSG Lens.")
@@ -144,18 +175,16 @@ class RenderSpec:
         if not 1 <= self.fold <= 12 or len(self.rows) * self.fold * 4 > self.height:
             raise bad(f"fold={self.fold} with {len(self.rows)} rows leaves under 4 px a row.")
         if not 0 <= self.context_epochs <= 5:
-            raise bad("context_epochs must be 0-5.")
-        if self.line_width < 1 or self.epoch_sec <= 0:
-            raise bad("line_width must be >= 1 and epoch_sec > 0.")
+            raise bad(f"context_epochs must be 0-5, not {self.context_epochs}.")
+        if self.line_width < 1:
+            raise bad(f"line_width must be at least 1 pixel, not {self.line_width}.")
+        if (why := epoch_sec_problem(self.epoch_sec)) is not None:
+            raise bad(f"epoch_sec {self.epoch_sec:g} {why}.")
         for r in self.rows:
             if r.slot not in SLOTS:
                 raise bad(f"row slot {r.slot!r} is unknown; known: {', '.join(SLOTS)}.")
             if r.kind not in KIND_DEFAULTS:
                 raise bad(f"row kind {r.kind!r} must be one of {', '.join(KIND_DEFAULTS)}.")
-            if r.full_scale_uv <= 0:
-                raise bad(f"row {r.slot} full_scale_uv must be positive.")
-            if r.night_reference_uv is not None and not r.night_reference_uv > 0:
-                raise bad(f"row {r.slot} night_reference_uv must be positive or null.")
 
     # -- presets ----------------------------------------------------------------------
     @classmethod
@@ -193,11 +222,9 @@ class RenderSpec:
         """A preset name or a JSON file path."""
         p = Path(name_or_path)
         if p.suffix.lower() == ".json" or p.exists():
-            try:
-                text = p.read_text(encoding="utf-8")
-            except OSError as err:
-                raise SpecError(f"Cannot read render spec {p}: {err.strerror}.") from err
-            return cls.from_json(text, source=str(p))
+            d = load_json_file(p, limit=CARD_MAX_BYTES, error=SpecError, where=str(p),
+                               kind=SPEC_KIND, template=_JSON_SYNTAX)
+            return cls.from_dict(d, source=str(p))
         return cls.preset(str(name_or_path))
 
     # -- JSON -------------------------------------------------------------------------
@@ -218,20 +245,25 @@ class RenderSpec:
         if unknown:
             raise SpecError(f"{source} has unknown field(s) {', '.join(unknown)}; "
                             f"known fields: {', '.join(sorted(known))}.")
-        if int(d.get("version", SPEC_VERSION)) > SPEC_VERSION:
-            raise SpecError(f"{source} is render-spec version {d['version']}, newer than this "
+        version = d.get("version", SPEC_VERSION)
+        if isinstance(version, int) and not isinstance(version, bool) and \
+                version > SPEC_VERSION:  # said before any field this version cannot read
+            raise SpecError(f"{source} is render-spec version {version}, newer than this "
                             f"PSG Lens understands ({SPEC_VERSION}); update PSG Lens.")
         try:
-            return cls(**{**d, "rows": tuple(d.get("rows", ()))})
-        except TypeError as err:
+            return cls(**d)
+        except SpecError as err:
+            detail = getattr(err, "detail", None)
+            if detail is None:
+                raise
+            raise SpecError(f"{source}: {detail}") from None
+        except (TypeError, ValueError) as err:  # a check above missed a case: still a sentence
             raise SpecError(f"{source} is not a valid render spec: {err}.") from err
 
     @classmethod
     def from_json(cls, text: str, *, source: str = "render spec") -> RenderSpec:
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise SpecError(f"{source} is not valid JSON (line {err.lineno}: {err.msg}).") from err
+        d = parse_json(text, where=source, error=SpecError, kind=SPEC_KIND,
+                       template=_JSON_SYNTAX)
         return cls.from_dict(d, source=source)
 
     def with_filled(self, filled: dict[str, str]) -> RenderSpec:
@@ -243,17 +275,88 @@ class RenderSpec:
         return self.epoch_sec * (1 + 2 * self.context_epochs)
 
 
-def _row_from_dict(d: dict) -> RowSpec:
+def _row_from_dict(d: object, where: str, bad) -> RowSpec:
     if not isinstance(d, dict):
-        raise SpecError("Each render-spec row must be a JSON object.")
+        raise bad(f"{where} must be a JSON object with a slot, not {shown(d)}.")
     known = {f.name for f in dataclasses.fields(RowSpec)}
     unknown = sorted(set(d) - known)
     if unknown:
-        raise SpecError(f"A render-spec row has unknown field(s) {', '.join(unknown)}; "
-                        f"known: {', '.join(sorted(known))}.")
+        raise bad(f"{where} has unknown field(s) {', '.join(unknown)}; known: "
+                  f"{', '.join(sorted(known))}.")
     if "slot" not in d:
-        raise SpecError("A render-spec row has no 'slot'.")
-    d = dict(d)
-    if "color" in d:
-        d["color"] = tuple(int(v) for v in d["color"])
+        raise bad(f"{where} has no 'slot'.")
     return RowSpec(**d)
+
+
+def _checked_row(i: int, row: object, bad) -> RowSpec:
+    """Row ``i`` (1-based) as a RowSpec whose every field has the right type."""
+    where = f"row {i}"
+    if not isinstance(row, RowSpec):
+        row = _row_from_dict(row, where, bad)
+    slot = _text(bad, f"{where} slot", row.slot)
+    where = f"row {i} ({slot})"
+    hp = _number(bad, f"{where} highpass_hz", row.highpass_hz, none=True)
+    lp = _number(bad, f"{where} lowpass_hz", row.lowpass_hz, none=True)
+    if hp is not None and lp is not None and hp >= lp:  # no band would pass
+        raise bad(f"{where} highpass_hz {hp:g} must be below its lowpass_hz {lp:g}.")
+    return dataclasses.replace(
+        row, slot=slot, kind=_text(bad, f"{where} kind", row.kind),
+        label=_text(bad, f"{where} label", row.label),
+        full_scale_uv=_number(bad, f"{where} full_scale_uv", row.full_scale_uv),
+        highpass_hz=hp, lowpass_hz=lp, color=_colour(bad, f"{where} color", row.color),
+        night_reference_uv=_number(bad, f"{where} night_reference_uv",
+                                   row.night_reference_uv, none=True))
+
+
+# -- field types: each message names the field and shows the value as the file has it --
+def shown(value: object) -> str:
+    """A value as it reads in the JSON file ("red", true, [1, 2]), cut to 60 characters."""
+    try:
+        text = json.dumps(value.tolist() if isinstance(value, np.ndarray) else value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _text(bad, name: str, v: object) -> str:
+    if not isinstance(v, str):
+        raise bad(f"{name} must be text, not {shown(v)}.")
+    return v
+
+
+def _whole(bad, name: str, v: object) -> int:
+    if not _is_number(v) or not math.isfinite(v) or not float(v).is_integer():
+        raise bad(f"{name} must be a whole number, not {shown(v)}.")
+    return int(v)
+
+
+def _flag(bad, name: str, v: object) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise bad(f"{name} must be true or false (without quotes), not {shown(v)}.")
+    return bool(v)
+
+
+def _number(bad, name: str, v: object, *, positive: bool = True, none: bool = False
+            ) -> float | None:
+    if v is None and none:
+        return None
+    ok = _is_number(v) and math.isfinite(v) and (v > 0 if positive else v >= 0)
+    if not ok:
+        want = "a positive number" if positive else "a number, 0 or more"
+        raise bad(f"{name} must be {want}{' or null' if none else ''}, not {shown(v)}.")
+    return float(v)
+
+
+def _colour(bad, name: str, v: object) -> tuple[int, int, int]:
+    """Three whole numbers 0-255: the renderer paints them into uint8 pixels as they are."""
+    items = list(v) if isinstance(v, (list, tuple, np.ndarray)) else None
+    if items is None or len(items) != 3 or not all(
+            _is_number(c) and math.isfinite(c) and float(c).is_integer() and 0 <= c <= 255
+            for c in items):
+        raise bad(f"{name} must be three whole numbers 0-255 (red, green, blue) such as "
+                  f"[16, 24, 112], not {shown(v)}.")
+    return tuple(int(c) for c in items)
