@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "read with a heatmap of what mattered, and a per-channel "
                                    "table. Decision support only.")
     p.add_argument("study", metavar="STUDY", help="PSG file")
-    p.add_argument("--epoch", type=int, required=True, help="epoch number (from 0)")
+    p.add_argument("--epoch", type=int, required=True, help="epoch number, from 1 (as the window and the CSV number them)")
     p.add_argument("--method", default="ablation",
                    help="ablation (default, the paper's), occlusion, ig or rollout")
     p.add_argument("--stage", help="stage to explain (W, N1, N2, N3, REM); default: the "
@@ -85,7 +85,7 @@ def compose(ex, zoom: int = 0):
 def report(ex, *, study: str = "") -> str:
     probs = "  ".join(f"{s} {p:.2f}" for s, p in
                       zip(("W", "N1", "N2", "N3", "REM"), ex.probabilities))
-    head = (f"{study} epoch {ex.epoch}: model says {ex.predicted.label} ({probs}); "
+    head = (f"{study} epoch {ex.epoch + 1}: model says {ex.predicted.label} ({probs}); "
             f"explained {ex.stage_label} with {ex.method} in {ex.seconds:.1f} s.")
     lines = [head.strip(), "", ex.table(), ""]
     if ex.top_regions:
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     if not study.is_file():
         raise StudyError(f"There is no file at {study}.")
     rec = Recording.open(study)
-    rec.check_epoch(args.epoch)
+    index = rec.epoch_index(args.epoch)
     engine = make_engine(args)
     est = estimate_cost(engine, method)
     if est.warning and not args.quiet:
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings():  # the estimate was printed above, once
             warnings.simplefilter("ignore", ExplainCostWarning)
-            ex = explain_epoch(engine, rec, args.epoch, method=method, stage=args.stage,
+            ex = explain_epoch(engine, rec, index, method=method, stage=args.stage,
                                progress=bar.update_to if bar else None)
     finally:
         if bar:

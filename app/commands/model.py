@@ -178,7 +178,7 @@ def run_check(args: argparse.Namespace) -> int:
         if not np.all(np.isfinite(p)) or abs(float(p.sum()) - 1) > 1e-3:
             raise PSGLensError(f"{engine.name} gave invalid probabilities {p.tolist()}.")
         what = f"synthetic {truth}" if truth else "synthetic noise"
-        print(f"epoch {epoch} of a synthetic study ({what}), drawn "
+        print(f"epoch {epoch + 1} of a synthetic study ({what}), drawn "
               f"{engine.spec.width}x{engine.spec.height} with spec {engine.spec.name!r}:")
         for lab, v in zip(engine.bundle.labels, p):
             print(f"  {lab:<5} {v:.4f}  {'#' * int(round(v * 40))}")

@@ -14,7 +14,7 @@ from app.errors import PSGLensError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="draw one epoch as the model sees it (PNG or JPEG)")
     p.add_argument("study")
-    p.add_argument("--epoch", type=int, required=True, help="epoch index, 0-based")
+    p.add_argument("--epoch", type=int, required=True, help="epoch number, from 1 (as the window and the CSV number them)")
     p.add_argument("--spec", default="clinical",
                    help="render preset (clinical, paper) or a spec JSON file")
     p.add_argument("-o", "--output", required=True,
@@ -39,9 +39,9 @@ def run(args: argparse.Namespace) -> int:
         raise PSGLensError(f"Cannot write {out}: the folder {out.parent} does not exist.")
     rec = Recording.open(args.study)
     spec = RenderSpec.load(args.spec)
-    rec.check_epoch(args.epoch)
+    index = rec.epoch_index(args.epoch)
     sources = resolve_sources(rec, spec)
-    img = render_epoch(rec, spec, args.epoch, sources)
+    img = render_epoch(rec, spec, index, sources)
     try:
         tmp = out.with_name(out.name + ".part")
         Image.fromarray(img).save(tmp, format=fmt[0], **fmt[1])

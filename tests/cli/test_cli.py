@@ -41,6 +41,24 @@ def test_render_writes_a_png(night, tmp_path):
     assert Image.open(jpg).format == "JPEG" and not (tmp_path / "e.JPG.part").exists()
 
 
+def test_render_numbers_epochs_as_the_window_and_the_csv(night, tmp_path):
+    # "--epoch 5" is the epoch the window calls "Epoch 5" and the CSV's row epoch=5
+    from PIL import Image
+
+    from app.core.inference.engine import resolve_sources
+    from app.core.signals.recording import Recording
+    from app.core.signals.render import render_epoch
+    from app.core.signals.render_spec import RenderSpec
+
+    folder, _ = night
+    out = tmp_path / "e.png"
+    assert main(["render", str(folder / "night.edf"), "--epoch", "5", "-o", str(out)]) == 0
+    rec = Recording.open(folder / "night.edf")
+    spec = RenderSpec.preset("clinical")
+    want = render_epoch(rec, spec, 4, resolve_sources(rec, spec))
+    assert np.array_equal(np.asarray(Image.open(out)), want)
+
+
 def test_synth_is_deterministic(tmp_path, capsys):
     a, b = tmp_path / "a.edf", tmp_path / "b.edf"
     for p in (a, b):
@@ -88,10 +106,11 @@ def test_convert_stats_agree_report(night, tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["info", "/nonexistent/x.edf"], "There is no file at"),
     (["render", "{study}", "--epoch", "999", "-o", "{tmp}/x.png"], "Epoch 999 is out of range"),
-    (["render", "{study}", "--epoch", "0", "--spec", "fancy", "-o", "{tmp}/x.png"],
+    (["render", "{study}", "--epoch", "0", "-o", "{tmp}/x.png"], "numbered from 1"),
+    (["render", "{study}", "--epoch", "1", "--spec", "fancy", "-o", "{tmp}/x.png"],
      "Unknown render preset"),
-    (["render", "{study}", "--epoch", "0", "-o", "{tmp}/x.gif"], "give a .png"),
-    (["render", "{study}", "--epoch", "0", "-o", "{tmp}/no/such/x.png"], "does not exist"),
+    (["render", "{study}", "--epoch", "1", "-o", "{tmp}/x.gif"], "give a .png"),
+    (["render", "{study}", "--epoch", "1", "-o", "{tmp}/no/such/x.png"], "does not exist"),
     (["stats", "{tmp}/empty.csv"], "empty"),
     (["agree", "{tmp}/ten.txt", "{tmp}/eleven.txt"], "has 10 epochs but"),
 ])

@@ -72,14 +72,14 @@ def test_score_fast_mode_says_it_is_an_approximation(bundle, tmp_path, capsys):
 def test_explain_maps_the_heatmap_onto_the_target_picture(bundle, tmp_path, capsys):
     study = sleepvlm_study(tmp_path / "night.edf", 5)
     out = tmp_path / "why.png"
-    assert main(["explain", str(study), "--epoch", "2", "--model", str(bundle), "--device",
+    assert main(["explain", str(study), "--epoch", "3", "--model", str(bundle), "--device",
                  "cpu", "--method", "ig", "--quiet", "-o", str(out)]) == 0
     text = capsys.readouterr().out
     assert out.stat().st_size > 1000 and "empty rationale" in text and "C4" in text
-    rc = main(["explain", str(study), "--epoch", "0", "--model", str(bundle), "--device",
+    rc = main(["explain", str(study), "--epoch", "1", "--model", str(bundle), "--device",
                "cpu", "--quiet", "-o", str(out)])
     err = capsys.readouterr().err
     assert rc != 0 and "context only" in err and "Traceback" not in err
-    rc = main(["explain", str(study), "--epoch", "2", "--model", str(bundle), "--device",
+    rc = main(["explain", str(study), "--epoch", "3", "--model", str(bundle), "--device",
                "cpu", "--method", "rollout", "--quiet", "-o", str(out)])
     assert rc != 0 and "ig or occlusion" in capsys.readouterr().err

@@ -228,10 +228,11 @@ def test_cli_writes_the_overlay_and_prints_the_table(engine, study_file, tmp_pat
     from PIL import Image
 
     out = tmp_path / "why.png"
-    rc = main(["explain", str(study_file), "--epoch", "2", "--model", str(engine.bundle.path),
+    rc = main(["explain", str(study_file), "--epoch", "3", "--model", str(engine.bundle.path),
                "--device", "cpu", "--stage", "N3", "--zoom", "2", "--quiet", "-o", str(out)])
     text = capsys.readouterr().out
     assert rc == 0 and "explained N3 with ablation" in text and "C4-M1" in text
+    assert "epoch 3:" in text  # numbered as the window and the CSV number it
     assert "share" in text and "%" in text
     assert Image.open(out).size[1] == 128
 
@@ -240,6 +241,7 @@ def test_cli_writes_the_overlay_and_prints_the_table(engine, study_file, tmp_pat
     (["--method", "lime"], "Unknown explanation method 'lime'"),
     (["--stage", "deep"], "Unknown stage 'deep'"),
     (["--epoch", "40"], "Epoch 40 is out of range"),
+    (["--epoch", "0"], "epochs are numbered from 1"),
     (["-o", "why.txt"], "not a picture file name"),
 ])
 def test_cli_bad_input(engine, study_file, tmp_path, capsys, argv, message):
@@ -262,7 +264,7 @@ def test_cli_rollout_without_attentions(engine, study_file, tmp_path, capsys, mo
         return eng
 
     monkeypatch.setattr(cmd, "make_engine", no_attention_engine)
-    rc = main(["explain", str(study_file), "--epoch", "0", "--method", "rollout", "--model",
+    rc = main(["explain", str(study_file), "--epoch", "1", "--method", "rollout", "--model",
                str(engine.bundle.path), "--quiet", "-o", str(tmp_path / "r.png")])
     err = capsys.readouterr().err
     assert rc == 2 and "does not return attention weights" in err

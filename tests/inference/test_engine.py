@@ -245,3 +245,16 @@ def test_llava_onevision_bundle(tmp_path_factory, rec):
     hyp = eng.score(rec)
     assert type(eng.model).__name__ == "LlavaOnevisionForConditionalGeneration"
     assert np.allclose(hyp.probabilities.sum(axis=1), 1, atol=1e-5)
+
+
+def test_notices_belong_to_the_study_they_were_about(llava, rec):
+    # the GUI keeps one engine for every study it opens: a study missing a channel must
+    # not leave its notice on the next study's run
+    from app.core.inference.engine import resolve_sources
+
+    sources = resolve_sources(rec, llava.spec, None)
+    llava.score(rec, epochs=[0], sources=[None if i == 1 else s for i, s in enumerate(sources)])
+    assert any("drawn dashed" in n for n in llava.notices)
+    llava.score(rec, epochs=[0])
+    assert not any("drawn dashed" in n for n in llava.notices)
+    assert llava.notices == list(llava.bundle.notices)

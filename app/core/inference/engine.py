@@ -223,6 +223,9 @@ class StageEngine:
         """
         from app.core.signals.quality import NOT_STAGED
 
+        # notices are about this study: an engine kept for the next one must not carry
+        # the last study's missing channels or memory retries into its run
+        self.notices = list(self.bundle.notices)
         spec = self.spec
         if abs(spec.epoch_sec - recording.epoch_sec) > 1e-9:
             raise ModelError(f"The model {self.name} reads {spec.epoch_sec:g}-s epochs but "

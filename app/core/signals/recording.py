@@ -40,6 +40,11 @@ _PLAUSIBLE_UV = (0.5, 5000.0)
 _LIKELY_UV = (2.0, 800.0)
 
 
+def is_voltage(unit: str) -> bool:
+    """True for a unit PSG Lens converts to microvolts (uV, µV, mV, V and spellings)."""
+    return unit.strip().lower() in _UNIT_SCALE
+
+
 @dataclass(frozen=True)
 class ChannelInfo:
     name: str
@@ -272,6 +277,15 @@ class Recording:
         ann = self._reader.annotations
         return [(float(o), float(d), str(t)) for o, d, t in
                 zip(ann.onset, ann.duration, ann.description, strict=False)]
+
+    def epoch_index(self, number: int) -> int:
+        """The index of epoch ``number`` as people count them: from 1, as the window, the
+        exported CSV and the report number epochs. Out of range is a sentence."""
+        if not 1 <= number <= self.n_epochs:
+            raise StudyError(f"Epoch {number} is out of range: epochs are numbered from 1, "
+                             f"as in the window and the exported CSV, and this study has "
+                             f"epochs 1 to {self.n_epochs} ({self.epoch_sec:g} s each).")
+        return int(number) - 1
 
     def check_epoch(self, epoch: int) -> None:
         if not 0 <= epoch < self.n_epochs:
