@@ -214,6 +214,7 @@ class Explanation:
     bin_starts: np.ndarray       # seconds from the epoch's onset
     bin_sec: float = 1.0
     method: str = ""
+    run_id: int | None = None    # the model run whose model it explains
 
     def channel_importance(self) -> list[tuple[str, float]]:
         """(row label, share of the total) for each spec row, largest first."""
@@ -230,6 +231,19 @@ class _View:
     window_sec: float = 30.0
     context: bool = False
     filters: bool = True
+    gains: dict[str, float] = field(default_factory=dict)  # trace row label -> gain
+
+
+def _stored_gains(value: object) -> dict[str, float]:
+    """Row gains from the session; a broken entry costs only itself."""
+    if not isinstance(value, dict):
+        return {}
+    out = {}
+    for label, gain in value.items():
+        if isinstance(label, str) and isinstance(gain, (int, float)) and \
+                np.isfinite(gain) and 0.01 <= gain <= 100:
+            out[label] = float(gain)
+    return out
 
 
 class Workspace:
@@ -249,7 +263,7 @@ class Workspace:
         state = session.get_state("view", {}) or {}
         self._epoch = int(np.clip(int(state.get("epoch", 0)), 0, self.n_epochs - 1))
         self.view = _View(float(state.get("window_sec", 30.0)), bool(state.get("context", False)),
-                          bool(state.get("filters", True)))
+                          bool(state.get("filters", True)), _stored_gains(state.get("gains")))
         self._tech = session.technician_hypnogram()
         self._runs: dict[int, RunInfo] = {}
         for run in session.model_runs():
@@ -373,6 +387,13 @@ class Workspace:
         self._state_dirty = True
         self.events.view(view=self.view)
 
+    def set_gains(self, gains: dict[str, float]) -> None:
+        """The trace rows' gains (label -> factor; 1 is the physical scale), kept with the
+        view so a reopened study shows the rows as they were. No redraw event: the trace
+        view that changed them has already redrawn."""
+        self.view.gains = {k: float(v) for k, v in gains.items() if abs(float(v) - 1) > 1e-6}
+        self._state_dirty = True
+
     def visible_span(self, epoch: int | None = None) -> tuple[float, float]:
         """[t0, t1) seconds shown for ``epoch``: the window centred on it, plus context."""
         epoch = self._epoch if epoch is None else epoch
@@ -394,6 +415,7 @@ class Workspace:
         self.session.set_state("view", {"epoch": self._epoch, "window_sec": self.view.window_sec,
                                         "context": self.view.context,
                                         "filters": self.view.filters,
+                                        "gains": self.view.gains,
                                         "active_run": self.active_run_id})
         self._state_dirty = False
         self.events.saved(when=dt.datetime.now())
@@ -428,6 +450,15 @@ class Workspace:
         self.score(stage, kind="accept")
         return True
 
+    def unscored_the_model_staged(self) -> np.ndarray:
+        """Epochs the technician left unscored that the active run staged (what bulk
+        accept would fill)."""
+        run = self.active_run
+        if run is None:
+            return np.zeros(0, np.int64)
+        return np.flatnonzero((self._tech.stages == Stage.UNSCORED)
+                              & (run.hypnogram.stages >= 0))
+
     def accept_model_unscored(self) -> int:
         """Fill every epoch the technician left unscored with the model's stage (one undo
         step); returns how many epochs changed."""
@@ -435,8 +466,7 @@ class Workspace:
         if run is None:
             self.events.message(text="There is no model run to accept.")
             return 0
-        todo = np.flatnonzero((self._tech.stages == Stage.UNSCORED)
-                              & (run.hypnogram.stages >= 0))
+        todo = self.unscored_the_model_staged()
         if todo.size == 0:
             return 0
         with self._batch():
@@ -739,14 +769,21 @@ class Workspace:
             raise ValueError(f"The heatmap is {heat.shape}, the model's image is "
                              f"{(spec.height, spec.width)}.")
         grid, starts = layout(spec).channel_time_grid(heat, bin_sec)
-        self.explanation = Explanation(int(epoch), heat, spec, grid, starts, bin_sec, method)
+        self.explanation = Explanation(int(epoch), heat, spec, grid, starts, bin_sec, method,
+                                       self.active_run_id)
         self.events.explanation(epoch=int(epoch))
         return self.explanation
 
     def explanation_for(self, epoch: int | None = None) -> Explanation | None:
+        """The heatmap to show for ``epoch``: only one of the active run's model, on an
+        epoch that run staged (never under a YASA verdict or an Unscored epoch)."""
         epoch = self._epoch if epoch is None else epoch
-        ex = self.explanation
-        return ex if ex is not None and ex.epoch == epoch else None
+        ex, run = self.explanation, self.active_run
+        if ex is None or ex.epoch != epoch or run is None or run.spec is None:
+            return None
+        if ex.run_id is not None and ex.run_id != run.run_id:
+            return None
+        return ex if run.hypnogram.stages[epoch] >= 0 else None
 
 
 def _utc_minute(iso: str) -> str:

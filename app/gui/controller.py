@@ -325,6 +325,8 @@ class Controller(QObject):
         if not bundle:
             return None  # no picture-reading model run yet (or a YASA run): nothing to show
         epoch = ws.epoch if epoch is None else int(epoch)
+        if run.hypnogram.stages[epoch] < 0:
+            return None  # the run did not stage it (not yet, or refused): nothing to explain
         if ws.explanation_for(epoch) is not None and not (method or stage):
             return None
         request = EngineRequest("vlm", str(bundle), self.settings.device,

@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
               ("rem", Stage.REM))}
         h.update({
             "artifact": lambda: ws("mark_artifact"), "accept": lambda: ws("accept_model"),
-            "accept_unscored": lambda: ws("accept_model_unscored"),
+            "accept_unscored": self.accept_unscored,
             "undo": lambda: ws("undo"), "redo": lambda: ws("redo"),
             "next": lambda: ws("step", 1), "prev": lambda: ws("step", -1),
             "page_next": lambda: ws("page", 1), "page_prev": lambda: ws("page", -1),
@@ -292,6 +292,29 @@ class MainWindow(QMainWindow):
                                               str(self.c.workspace.path.parent))
         if path:
             self.c.import_hypnogram(path, ask=self.ask_import)
+
+    def accept_unscored(self) -> None:
+        """Ctrl+Shift+A fills many epochs at once: say how many and from which run first."""
+        from PySide6.QtWidgets import QMessageBox
+
+        ws = self.c.workspace
+        if ws is None or ws.active_run is None:
+            return self.statusBar().showMessage("There is no model run to accept.", 5000)
+        n = len(ws.unscored_the_model_staged())
+        if n == 0:
+            return self.statusBar().showMessage("No unscored epoch has a model stage to "
+                                                "accept.", 5000)
+        box = QMessageBox(QMessageBox.Question, "Accept the model's stages",
+                          f"Accept {ws.active_run.bundle_id}'s stage for the {n} epoch(s) you "
+                          "have not scored? Each of them should still be reviewed; one undo "
+                          "(Ctrl+Z) takes them all back.", QMessageBox.NoButton, self)
+        box.setObjectName("psglens-bulk-accept")
+        go = box.addButton(f"Accept {n} epochs", QMessageBox.AcceptRole)
+        box.addButton(QMessageBox.Cancel)
+        box.setDefaultButton(QMessageBox.Cancel)
+        box.exec()
+        if box.clickedButton() is go:
+            self._ws("accept_model_unscored")
 
     def ask_import(self, question: str) -> bool:
         """Unknown labels or a hypnogram that does not match the study: go on, or not."""

@@ -103,6 +103,11 @@ class ModelView(QWidget, Subscriber):
         self.importance_title = QLabel("<b>What mattered</b> (share of the heatmap per channel)")
         self.importance = BarList(theme, empty_text="No explanation for this epoch yet.")
         self.importance.label_width = 76
+        # text never widens the panel (a heatmap's channel names, a long run label): the
+        # splitter's width is the technician's choice
+        for label in (self.title, self.summary, self.importance_title):
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         lay.addWidget(self.title)

@@ -28,6 +28,39 @@ def scale_text(uv: float) -> str:
     return f"{uv / 1000:.3g} mV" if uv >= 1000 else f"{uv:.3g} µV"
 
 
+class RowLabelAxis(pg.AxisItem):
+    """Row names on the left, elided in the middle to fit; hovering shows the full name."""
+
+    def __init__(self) -> None:
+        super().__init__("left")
+        self.full_labels: list[str] = []
+        self.setAcceptHoverEvents(True)
+
+    def set_rows(self, labels: list[str], scales: list[str]) -> None:
+        from PySide6.QtGui import QFontMetrics
+
+        self.full_labels = list(labels)
+        metrics = QFontMetrics(self.style.get("tickFont") or self.font())
+        room = max(30, int(self.width()) - 8)  # the tick text offset and a margin
+        ticks = []
+        for i, (label, scale) in enumerate(zip(labels, scales)):
+            tail = f"  {scale}" if scale else ""
+            fit = max(12, room - metrics.horizontalAdvance(tail))
+            ticks.append((i, metrics.elidedText(label, Qt.ElideMiddle, fit) + tail))
+        self.setTicks([ticks, []])
+        self.shown = [t for _, t in ticks]
+
+    def label_at(self, y: float) -> str:
+        """The full name of the row at view coordinate ``y`` ("" between rows' ends)."""
+        row = int(round(y))
+        return self.full_labels[row] if 0 <= row < len(self.full_labels) else ""
+
+    def hoverMoveEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
+        view = self.linkedView()
+        if view is not None:
+            self.setToolTip(self.label_at(view.mapSceneToView(ev.scenePos()).y()))
+
+
 class _TraceViewBox(pg.ViewBox):
     """No panning or zooming with the mouse; the wheel changes a row's gain."""
 
@@ -59,7 +92,7 @@ class TraceView(QWidget, Subscriber):
         self.vb = _TraceViewBox(self._wheel)
         self.vb.invertY(True)
         self.top_axis = ClockAxis(workspace.clock, orientation="top")
-        self.left_axis = pg.AxisItem("left")
+        self.left_axis = RowLabelAxis()
         self.plot = pg.PlotWidget(viewBox=self.vb, background=theme.background, axisItems={
             "top": self.top_axis, "bottom": SecondsAxis("bottom"), "left": self.left_axis})
         pi = self.plot.getPlotItem()
@@ -69,7 +102,7 @@ class TraceView(QWidget, Subscriber):
         for ax in ("top", "bottom", "left"):
             pi.getAxis(ax).setTextPen(theme.muted)
             pi.getAxis(ax).setPen(theme.grid_major)
-        self.left_axis.setWidth(118)
+        self.left_axis.setWidth(140)  # "EEG C4-M1  50 µV" and most derivations whole
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -80,7 +113,8 @@ class TraceView(QWidget, Subscriber):
         self._subscribe(workspace.events.epoch, lambda ev: self.refresh())
         self._subscribe(workspace.events.stages, lambda ev: self._update_header())
         self._subscribe(workspace.events.model, lambda ev: self._update_header())
-        self._subscribe(workspace.events.runs, lambda ev: self._update_header())
+        self._subscribe(workspace.events.runs, lambda ev: (self._update_header(),
+                                                           self._update_heat()))
         self._subscribe(workspace.events.view, lambda ev: self.rebuild())
         self._subscribe(workspace.events.channel_map, lambda ev: self.rebuild())
         self._subscribe(workspace.events.explanation, lambda ev: self._update_heat())
@@ -101,21 +135,26 @@ class TraceView(QWidget, Subscriber):
         self.grid_minor = pg.PlotCurveItem(pen=pg.mkPen(t.grid_minor), connect="pairs")
         self.grid_major = pg.PlotCurveItem(pen=pg.mkPen(t.grid_major), connect="pairs")
         self.epoch_lines = pg.PlotCurveItem(pen=pg.mkPen(t.muted, width=1.5), connect="pairs")
-        for z, item in enumerate((self.grid_minor, self.grid_major, self.epoch_lines)):
+        # the scored epoch's bounds in the accent colour: in a 5-min page of ten epochs
+        # (dark theme above all) the context shading alone does not show which one it is
+        self.current_lines = pg.PlotCurveItem(pen=pg.mkPen(t.accent, width=2.5),
+                                              connect="pairs")
+        for z, item in enumerate((self.grid_minor, self.grid_major, self.epoch_lines,
+                                  self.current_lines)):
             item.setZValue(-12 + z)
             self.vb.addItem(item)
         # x is relative to the epoch's onset, so these do not change when pages flip:
         # repaint them from a pixmap cache
-        for item in (self.heat, self.grid_minor, self.grid_major, self.epoch_lines):
+        for item in (self.heat, self.grid_minor, self.grid_major, self.epoch_lines,
+                     self.current_lines):
             item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.curves: list[pg.PlotCurveItem] = []
 
     def rebuild(self) -> None:
         """Rows, grid and ranges changed (mapping, window, context): redo them, redraw."""
         self.rows = trace_rows(self.ws.recording, self.ws.slot_sources())
-        old = getattr(self, "gains", None)
-        self.gains = old if old is not None and len(old) == len(self.rows) else \
-            np.ones(len(self.rows))
+        stored = self.ws.view.gains  # restored with the view when the study reopens
+        self.gains = np.array([stored.get(r.label, 1.0) for r in self.rows], float)
         for c in self.curves:
             self.vb.removeItem(c)
         self.curves = []
@@ -155,15 +194,17 @@ class TraceView(QWidget, Subscriber):
             self.grid_minor.setData([], [])
         self.grid_major.setData(*lines(major, ep))
         self.epoch_lines.setData(*lines(ep))
+        if rel1 - rel0 > ep + 1e-6:
+            self.current_lines.setData([0.0, 0.0, ep, ep], [y0, y1, y0, y1])
+        else:
+            self.current_lines.setData([], [])
         self.context_items[0].setRegion((rel0, 0.0))
         self.context_items[1].setRegion((ep, rel1))
 
     def _update_axis_labels(self) -> None:
-        ticks = []
-        for i, (row, g) in enumerate(zip(self.rows, self.gains)):
-            ticks.append((i, f"{row.label}  {scale_text(row.full_scale_uv / g)}"
-                          if row.full_scale_uv else row.label))
-        self.left_axis.setTicks([ticks, []])
+        self.left_axis.set_rows([row.label for row in self.rows],
+                                [scale_text(row.full_scale_uv / g) if row.full_scale_uv
+                                 else "" for row, g in zip(self.rows, self.gains)])
 
     # -- drawing ------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -236,6 +277,7 @@ class TraceView(QWidget, Subscriber):
         """Multiply one row's gain (or every row's) and redraw without rereading."""
         idx = slice(None) if row is None else row
         self.gains[idx] = np.clip(self.gains[idx] * factor, *GAIN_RANGE)
+        self.ws.set_gains({r.label: float(g) for r, g in zip(self.rows, self.gains)})
         self._update_axis_labels()
         t0, _ = self.ws.visible_span()
         self._draw_curves(t0 - self.ws.epoch * self.ws.epoch_sec)

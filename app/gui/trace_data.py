@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.core.signals.channels import ROLES, SLOTS, Source
+from app.core.signals.recording import is_voltage
 from app.core.signals.render import filter_signal
 from app.core.signals.render_spec import KIND_DEFAULTS
 from app.core.workspace import AASM_SLOTS
@@ -67,7 +68,12 @@ def trace_rows(recording, slot_sources: dict) -> list[TraceRow]:
         d = KIND_DEFAULTS.get(ch.role.lower())
         if d is None:
             rows.append(TraceRow(ch.name, Source(ch.name, ch.name), ch.role, None, ch.unit))
-        else:  # e.g. leg EMG: the type's filters, scaled to its own range
+        elif is_voltage(ch.unit) or not ch.unit.strip():
+            # a second EEG, leg EMG: the type's filters and physical scale, as the slots,
+            # so 75 uV looks the same on every EEG row (values come in microvolts)
+            rows.append(TraceRow(ch.name, Source(ch.name, ch.name), ch.role, None, "uV",
+                                 d["highpass_hz"], d["lowpass_hz"], d["full_scale_uv"]))
+        else:  # an EEG-named channel in another unit: its filters, its own range
             rows.append(TraceRow(ch.name, Source(ch.name, ch.name), ch.role, None, ch.unit,
                                  d["highpass_hz"], d["lowpass_hz"], None))
     return rows

@@ -23,6 +23,15 @@ from PySide6.QtWidgets import (
 
 from app.config import DEFAULT_STAGE_COLORS, Settings
 
+# the values are app.core.explain.METHODS (a test checks); not imported here, so opening
+# Settings never imports the explanation stack
+HEATMAP_METHODS = (
+    ("integrated gradients (fast; the default)", "ig"),
+    ("patch ablation (most faithful, slower)", "ablation"),
+    ("occlusion (sliding window)", "occlusion"),
+    ("attention rollout (the same map for every stage)", "rollout"),
+)
+
 
 class SettingsDialog(QDialog):
     """Edits a copy; :meth:`result_settings` is what the caller applies on accept."""
@@ -60,6 +69,14 @@ class SettingsDialog(QDialog):
                              "stage with the rationale left empty: several times quicker, "
                              "outside what the model was trained on. Write a rationale for "
                              "one epoch any time from the Model panel.")
+        self.method = QComboBox()  # the heatmap the workstation asks for per epoch
+        for text, value in HEATMAP_METHODS:
+            self.method.addItem(text, value)
+        self.method.setCurrentIndex(max(0, self.method.findData(s.explain_method)))
+        self.method.setToolTip("Integrated gradients answers within a second while you page "
+                               "through the night; ablation is the most faithful on the "
+                               "embedded model and takes longer (see the README, "
+                               "Explanations). SleepVLM models use ig or occlusion.")
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.2, 0.99)
         self.threshold.setSingleStep(0.05)
@@ -87,6 +104,7 @@ class SettingsDialog(QDialog):
         form.addRow("Device", self.device)
         form.addRow("Batch size", self.batch)
         form.addRow("Answer mode", self.mode)
+        form.addRow("Heatmap method", self.method)
         form.addRow("Low-confidence threshold", self.threshold)
         form.addRow("Auto-advance", self.advance)
         form.addRow("Theme", self.theme)
@@ -124,6 +142,7 @@ class SettingsDialog(QDialog):
             scorer_id=self.scorer_id.text().strip(), default_bundle=self.bundle.text().strip(),
             device=self.device.currentText(), batch_size=self.batch.value(),
             answer_mode=str(self.mode.currentData() or ""),
+            explain_method=str(self.method.currentData() or "ig"),
             low_confidence=round(self.threshold.value(), 3),
             auto_advance=self.advance.isChecked(), theme=self.theme.currentText(),
             stage_colors=dict(self.colors), notes=[])

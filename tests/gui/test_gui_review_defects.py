@@ -1,0 +1,171 @@
+"""Defects a technician met scoring a real study: long row names, extra EEG rows' scale,
+the heatmap under the wrong verdict, the panel's width, bulk accept, the current epoch
+in a 5-min page, gains kept with the view, Settings' heatmap method."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from test_gui_e2e import SPEC, TRUTH, FakeEngine, fake_bundle  # noqa: E402
+
+from app.config import Settings  # noqa: E402
+from app.core.scoring.stages import Stage  # noqa: E402
+from app.gui.app import create_window  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def study_master(tmp_path_factory) -> Path:
+    from app.core.synth import make_study_file
+
+    path = tmp_path_factory.mktemp("defects") / "night.edf"
+    make_study_file(path, stages=TRUTH, seed=7, sfreq=100.0, montage="full")
+    return path
+
+
+@pytest.fixture
+def window(qtbot, study_master, tmp_path, monkeypatch):
+    monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "config"))
+    study = tmp_path / "night.edf"
+    study.write_bytes(study_master.read_bytes())
+    s = Settings(default_bundle=str(fake_bundle(tmp_path / "bundle")), scorer_id="tech-r")
+    w = create_window(s, engine_factory=FakeEngine)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.c.open_study(study)
+    yield w
+    w.close()
+
+
+def add_run(ws, staged=None):
+    run = ws.start_run("fake/1", SPEC, {"synthetic_only": True, "bundle": "x"})
+    idx = np.arange(len(TRUTH)) if staged is None else np.asarray(staged)
+    p = np.full((len(idx), 5), 0.05, np.float32)
+    p[np.arange(len(idx)), TRUTH[idx]] = 0.8
+    ws.add_model_batch(run, idx, p)
+    return run
+
+
+def test_long_row_names_are_elided_with_the_full_name_on_hover(window):
+    from PySide6.QtGui import QFontMetrics
+
+    axis = window.study_view.traces.left_axis
+    long = "EEG Fp1-Ref (left frontopolar, headband electrode 3)"
+    axis.set_rows(["EEG C4-M1", long], ["50 µV", "50 µV"])
+    metrics = QFontMetrics(axis.style.get("tickFont") or axis.font())
+    assert axis.shown[0] == "EEG C4-M1  50 µV"  # short names untouched
+    assert "…" in axis.shown[1] and axis.shown[1].endswith("50 µV")  # the scale stays
+    assert metrics.horizontalAdvance(axis.shown[1]) <= axis.width()
+    assert axis.label_at(1.2) == long and axis.label_at(7) == ""
+
+
+def test_extra_eeg_rows_use_the_physical_scale(window):
+    traces = window.study_view.traces
+    extra = [r for r in traces.rows if r.role == "EEG" and r.slot is None]
+    assert extra, "the full montage has EEG channels beyond the three slots"
+    assert all(r.full_scale_uv == 50.0 for r in extra)
+    ticks = traces.left_axis.shown
+    assert all("µV" in ticks[traces.rows.index(r)] for r in extra)
+
+
+def test_heatmap_only_under_the_run_it_explains_on_a_staged_epoch(qtbot, window):
+    ws = window.c.workspace
+    traces, model = window.study_view.traces, window.study_view.model_view
+    a = add_run(ws, staged=np.arange(0, len(TRUTH) - 2))
+    heat = np.ones((SPEC.height, SPEC.width))
+    ws.set_epoch(3)
+    ws.set_explanation(3, heat, SPEC)
+    assert ws.explanation_for() is not None and traces.heat.isVisible()
+    yasa = ws.start_run("yasa/0.7", None, {})
+    ws.add_model_batch(yasa, np.arange(len(TRUTH)), np.full((len(TRUTH), 5), 0.2, np.float32))
+    ws.set_active_run(yasa)  # a YASA verdict: the model's heatmap is not its reason
+    assert ws.explanation_for() is None and not traces.heat.isVisible()
+    qtbot.waitUntil(lambda: model.importance.items == [])  # the panel follows (debounced)
+    ws.set_active_run(a)
+    assert traces.heat.isVisible()
+    ws.set_epoch(len(TRUTH) - 1)  # this run did not stage it
+    ws.set_explanation(len(TRUTH) - 1, heat, SPEC)
+    assert ws.explanation_for() is None and not traces.heat.isVisible()
+    assert window.c.request_explanation() is None  # nor is one asked for
+
+
+def test_the_model_panel_keeps_its_width_when_the_heatmap_arrives(qtbot, window):
+    from PySide6.QtWidgets import QApplication
+
+    ws = window.c.workspace
+    add_run(ws)
+    QApplication.processEvents()
+    before = window.study_view.side.width()
+    ws.set_explanation(ws.epoch, np.random.default_rng(0).random((SPEC.height, SPEC.width)),
+                       SPEC)
+    qtbot.wait(50)
+    assert window.study_view.model_view.importance.items
+    assert window.study_view.side.width() == before
+
+
+def test_bulk_accept_asks_first_and_defaults_to_cancel(qtbot, window):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    ws = window.c.workspace
+    add_run(ws)
+    ws.score(Stage.N3, epoch=0, advance=False)
+    seen = []
+
+    def answer(click_accept: bool) -> None:
+        box = next(b for b in QApplication.topLevelWidgets() if isinstance(b, QMessageBox)
+                   and b.objectName() == "psglens-bulk-accept" and b.isVisible())
+        seen.append((box.text(), box.defaultButton().text()))
+        want = f"Accept {len(TRUTH) - 1} epochs" if click_accept else "Cancel"
+        next(b for b in box.buttons() if b.text() == want).click()
+
+    QTimer.singleShot(100, lambda: answer(False))
+    window.accept_unscored()
+    assert (ws.technician.stages[1:] == Stage.UNSCORED).all()
+    assert f"for the {len(TRUTH) - 1} epoch(s)" in seen[0][0] and seen[0][1] == "Cancel"
+    QTimer.singleShot(100, lambda: answer(True))
+    window.accept_unscored()
+    assert (ws.technician.stages[1:] == TRUTH[1:]).all() and ws.technician.stages[0] == 3
+
+
+def test_the_current_epoch_is_outlined_in_a_5_min_page(window):
+    ws = window.c.workspace
+    lines = window.study_view.traces.current_lines
+    assert lines.getData()[0] is None or len(lines.getData()[0]) == 0  # 30 s: it is the page
+    ws.set_view(window_sec=300.0)
+    x, _ = window.study_view.traces.current_lines.getData()
+    assert sorted(set(np.round(x, 6))) == [0.0, ws.epoch_sec]
+    assert window.study_view.traces.current_lines.opts["pen"].color().name() == \
+        window.theme.accent.lower()
+
+
+def test_gains_are_restored_with_the_view(qtbot, window):
+    ws = window.c.workspace
+    traces = window.study_view.traces
+    traces.change_gain(2.0, row=1)
+    label = traces.rows[1].label
+    path = ws.path
+    window.c.close_study()
+    assert window.c.open_study(path)
+    traces = window.study_view.traces
+    row = [r.label for r in traces.rows].index(label)
+    assert traces.gains[row] == pytest.approx(2.0) and traces.gains[0] == 1.0
+    assert "25 µV" in traces.left_axis.shown[row]  # 50 µV at twice the gain
+
+
+def test_settings_offer_the_heatmap_method(qtbot, window):
+    from app.core.explain import METHODS
+    from app.gui.dialogs.settings import HEATMAP_METHODS, SettingsDialog
+
+    assert sorted(v for _, v in HEATMAP_METHODS) == sorted(METHODS)
+    dlg = SettingsDialog(window.c.settings, window)
+    qtbot.addWidget(dlg)
+    assert dlg.method.currentData() == window.c.settings.explain_method == "ig"
+    dlg.method.setCurrentIndex(dlg.method.findData("ablation"))
+    assert dlg.result_settings().explain_method == "ablation"
