@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.file_limits import CARD_MAX_BYTES, MiB, load_json_file
+from app.core.inference.bundle_checks import check_card_fields, check_safetensors
 from app.core.inference.layout import AnswerFormat, MessageLayout
 from app.core.inference.readout import first_line
 from app.core.signals.render_spec import RenderSpec
@@ -47,6 +49,8 @@ DEFAULT_PROMPT = "Classify the PSG. Choose from: W, N1, N2, N3, REM."
 DEFAULT_TEMPLATE = "USER: <image>\n{prompt} ASSISTANT:"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
+CONFIG_MAX_BYTES = 16 * MiB  # a Hugging Face config.json is kilobytes; 16 MiB is no config
+_JSON_SYNTAX = "{where} is not valid JSON (line {line}: {msg})."
 
 
 @dataclass
@@ -320,13 +324,9 @@ def load_bundle(path: str | os.PathLike, *, check_tokenizer: bool = False,
     card_path = path / CARD_FILE
     if not card_path.is_file():
         raise ModelError(f"{path} is not a PSG Lens model bundle: it has no {CARD_FILE}.")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ModelError(f"The model card of {path} is not valid JSON (line {err.lineno}: "
-                         f"{err.msg}).") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise ModelError(f"The model card of {path} cannot be read: {err}.") from err
+    card = load_json_file(card_path, limit=CARD_MAX_BYTES, error=ModelError,
+                          where=f"The model card of {path}", kind="a model card",
+                          template=_JSON_SYNTAX)
     if not isinstance(card, dict):
         raise ModelError(f"The model card of {path} must be a JSON object.")
     missing = [k for k in REQUIRED_KEYS if k not in card]
@@ -337,6 +337,7 @@ def load_bundle(path: str | os.PathLike, *, check_tokenizer: bool = False,
         raise ModelError(f"The model card of {path} has schema_version "
                          f"{card['schema_version']!r}; this PSG Lens reads version "
                          f"{CARD_SCHEMA_VERSION}; update PSG Lens or re-export the bundle.")
+    check_card_fields(card, f"The model card of {path}")
     try:
         spec = RenderSpec.from_dict(card["render_spec"], source=f"The render spec of {path}")
     except SpecError as err:
@@ -438,6 +439,8 @@ def check_weights_folder(folder: Path) -> None:
         raise ModelError(f"{folder} has no model weights (model.safetensors).")
     if "config.json" not in files:
         raise ModelError(f"{folder} has no config.json, so the model cannot be built.")
+    for name in sorted(f for f in files if f.endswith(".safetensors")):
+        check_safetensors(folder / name)
     _refuse_remote_code(_read_json(folder / "config.json"), str(folder))
 
 
@@ -453,6 +456,7 @@ def _check_adapter(path: Path, card: dict, allow_download: bool) -> None:
                              f"({', '.join(pickles)}); PSG Lens loads safetensors only, "
                              "because unpickling can run code.")
         raise ModelError(f"The adapter of {path} has no adapter_model.safetensors.")
+    check_safetensors(adapter / "adapter_model.safetensors")
     if not card.get("base_model"):
         raise ModelError(f"The model card of {path} has an adapter but no base_model to "
                          "apply it to.")
@@ -513,14 +517,10 @@ def _refuse_remote_code(config: dict, source: str) -> None:
 
 
 def _read_json(path: Path | None) -> dict:
-    if path is None:
+    if path is None or not path.exists():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as err:
-        raise ModelError(f"{path} cannot be read as JSON: {err}.") from err
+    data = load_json_file(path, limit=CONFIG_MAX_BYTES, error=ModelError, where=str(path),
+                          kind="a model's config.json", template=_JSON_SYNTAX)
     return data if isinstance(data, dict) else {}
 
 
