@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from app.crash_log import log_exception, unexpected
+from app.errors import PSGLensError
 
 
 class ErrorReporter(QObject):
@@ -59,6 +60,9 @@ class ErrorReporter(QObject):
 
             QApplication.quit()
             return
+        if isinstance(exc, PSGLensError):  # the user's to fix (a study that shrank): as is
+            self._show(str(exc), plain=True)
+            return
         self.report(exc if exc is not None else exc_type(), "in the window")
 
     def _thread_hook(self, args) -> None:
@@ -74,7 +78,7 @@ class ErrorReporter(QObject):
         return text
 
     @Slot(str)
-    def _show(self, text: str) -> None:
+    def _show(self, text: str, plain: bool = False) -> None:
         self.reported.emit(text)
         if self._box is not None:
             self._more += 1
@@ -83,9 +87,11 @@ class ErrorReporter(QObject):
             return
         from app.gui.dialogs.messages import show_error
 
-        text = (f"{text[0].upper()}{text[1:]} Your scoring is safe: every edit was saved "
-                "the moment it was made.")
-        self._box = show_error(self._parent_widget(), text, "PSG Lens: unexpected error")
+        if not plain:
+            text = (f"{text[0].upper()}{text[1:]} Your scoring is safe: every edit was saved "
+                    "the moment it was made.")
+        self._box = show_error(self._parent_widget(), text, "PSG Lens" if plain else
+                               "PSG Lens: unexpected error")
         self._box.setObjectName("psglens-unexpected")
         self._box.finished.connect(self._closed)
 

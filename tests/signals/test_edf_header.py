@@ -93,3 +93,33 @@ def test_the_sentence_names_the_file(good, tmp_path):
     path.write_bytes(_with(good, "one", offset=244))
     with pytest.raises(StudyError, match=r"^night 3.edf has a damaged EDF header"):
         Recording.open(path)
+
+
+def test_a_study_that_shrinks_or_changes_while_open_is_a_sentence_not_sigbus(tmp_path):
+    # reading a memory-mapped page past the end of a shrunk file kills the process with
+    # SIGBUS; the reader checks the file before each read instead
+    import os
+
+    import numpy as np
+    from conftest import write_edf
+
+    path = write_edf(tmp_path / "copying.edf",
+                     {"EEG C4-M1": (np.zeros(100 * 600), 100.0)})
+    rec = Recording.open(path)
+    assert rec.get_window(500, 530)["EEG C4-M1"].data.shape == (3000,)
+    full = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.truncate(full // 3)  # a copy in progress, or a sync client rewriting it
+    with pytest.raises(StudyError, match="shrank while it was open.*copy may still"):
+        rec.get_window(500, 530)
+    with open(path, "r+b") as f:  # the same size again, other contents
+        f.truncate(full)
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    rec2 = Recording.open(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 3 * 10**9))
+    with pytest.raises(StudyError, match="changed on disk while it was open"):
+        rec2.get_window(0, 30)
+    path.unlink()
+    with pytest.raises(StudyError, match="moved or deleted while open"):
+        rec2.get_window(0, 30)

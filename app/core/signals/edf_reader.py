@@ -101,11 +101,37 @@ class EdfFile:
         else:
             raw = np.memmap(self.path, "<i2", "r", header_bytes, (n_rec, self.record_samples))
         self._raw = raw
+        self._needed = header_bytes + n_rec * record_bytes
+        self._stat = os.stat(self.path)
         self.record_onsets = self._record_onsets()
 
     # -- data -----------------------------------------------------------------------
+    def check_unchanged(self) -> None:
+        """Raise a sentence if the file shrank or was replaced since it was opened.
+
+        The samples are memory-mapped: reading past the end of a file that shrank (a copy
+        still in progress, a sync client rewriting it) would kill the program with SIGBUS
+        instead of raising. Growth is fine (a recorder still writing)."""
+        try:
+            now = os.stat(self.path)
+        except OSError as err:
+            raise StudyError(f"{self.path.name} can no longer be read ({err.strerror or err}); "
+                             "it was moved or deleted while open. Close it and open it "
+                             "again.") from err
+        then = self._stat
+        if now.st_size < self._needed:
+            raise StudyError(f"{self.path.name} shrank while it was open ({now.st_size} bytes "
+                             f"now, {then.st_size} when opened): a copy may still be in "
+                             "progress. Close it and open it again once the file is "
+                             "complete; your scoring is kept.")
+        if now.st_size == then.st_size and now.st_mtime_ns != then.st_mtime_ns:
+            raise StudyError(f"{self.path.name} was changed on disk while it was open (same "
+                             "size, new contents). Close it and open it again; your "
+                             "scoring is kept, and you will be told if it no longer fits.")
+
     def read_records(self, sig: int, rec0: int, rec1: int) -> np.ndarray:
         """Physical values of signal ``sig`` in records [rec0, rec1), float64."""
+        self.check_unchanged()
         s = self.signals[sig]
         if self.is_bdf:
             b = np.asarray(self._raw[rec0:rec1, 3 * s.offset: 3 * (s.offset + s.n_per_record)])
@@ -119,6 +145,7 @@ class EdfFile:
 
     def annotations(self) -> list[tuple[float, float, str]]:
         """All EDF+ annotations as (onset s from start, duration s, text)."""
+        self.check_unchanged()
         out: list[tuple[float, float, str]] = []
         for i in self._annotation_signals():
             s = self.signals[i]
