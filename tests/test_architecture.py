@@ -80,5 +80,5 @@ def test_core_is_grouped_by_concept():
     """app/core holds packages by concept, not a flat room of modules."""
     flat = sorted(p.name for p in (ROOT / "app" / "core").glob("*.py") if p.name != "__init__.py")
     assert flat == ["report.py", "workspace.py"], flat
-    for pkg in ("signals", "scoring", "synth", "formats", "inference", "explain"):
+    for pkg in ("signals", "scoring", "synth", "formats", "inference", "explain", "files"):
         assert (ROOT / "app" / "core" / pkg / "__init__.py").is_file(), pkg

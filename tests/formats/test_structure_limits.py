@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.file_limits import HYPNOGRAM_MAX_BYTES, MAX_NESTING, MiB
+from app.core.files.limits import HYPNOGRAM_MAX_BYTES, MAX_NESTING, MiB
 from app.core.formats import read_hypnogram
 from app.errors import FormatError
 

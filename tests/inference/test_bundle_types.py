@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from models import adapter_bundle, build, cached, full_bundle
 
-from app.core.file_limits import CARD_MAX_BYTES
+from app.core.files.limits import CARD_MAX_BYTES
 from app.core.inference.bundle import Bundle, load_bundle
 from app.errors import ModelError
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.file_limits import CARD_MAX_BYTES, MiB
+from app.core.files.limits import CARD_MAX_BYTES, MiB
 from app.core.signals.render_spec import RenderSpec, RowSpec
 from app.errors import SpecError
 

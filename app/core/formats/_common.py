@@ -5,7 +5,7 @@
 - :class:`Head` and :func:`read_text`: the first bytes of a file for sniffing, and text
   decoding that tolerates a BOM, UTF-16 and Windows-1252 exports. Every reader reads
   through :func:`read_raw`, :func:`load_json` or :func:`parse_xml`, so the size and
-  nesting limits of :mod:`app.core.file_limits` apply to every format alike.
+  nesting limits of :mod:`app.core.files.limits` apply to every format alike.
 - :func:`events_to_stages` / :func:`stage_runs`: the one place where (onset, duration,
   stage) events become one stage per epoch (EDF+, NSRR, BIDS), so gaps, overlaps and
   epoch-length checks read the same in every format.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.file_limits import (
+from app.core.files.limits import (
     HYPNOGRAM_MAX_BYTES,
     epoch_sec_problem,
     parse_json,

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.file_limits import CARD_MAX_BYTES, MiB, load_json_file
+from app.core.files.limits import CARD_MAX_BYTES, MiB, load_json_file
 from app.core.inference.bundle_checks import check_card_fields, check_safetensors
 from app.core.inference.layout import AnswerFormat, MessageLayout
 from app.core.inference.readout import first_line

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.file_limits import parse_json
+from app.core.files.limits import parse_json
 from app.errors import ModelError
 
 #: safetensors refuses headers over 100 MB; so do we, before reading one

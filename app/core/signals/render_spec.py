@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.file_limits import CARD_MAX_BYTES, epoch_sec_problem, load_json_file, parse_json
+from app.core.files.limits import CARD_MAX_BYTES, epoch_sec_problem, load_json_file, parse_json
 from app.core.signals.channels import SLOTS
 from app.errors import SpecError
 
