@@ -213,6 +213,7 @@ class MainWindow(QMainWindow):
             self.study_status.deleteLater()
             self.study_status = None
         self.review_banner.set_message("", "")
+        self.statusBar().clearMessage()  # the last study's notices are not this one's
         if ws is None:
             self.setWindowTitle(TITLE)
             self.stack.setCurrentWidget(self.welcome)

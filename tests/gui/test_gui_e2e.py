@@ -71,7 +71,10 @@ class FakeEngine:
 def fake_bundle(folder: Path, *, synthetic_only: bool = True) -> Path:
     """A folder load_bundle accepts (card + placeholder files); only fakes 'load' it."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "model.safetensors").write_bytes(b"")
+    from safetensors.numpy import save_file
+
+    # a well-formed (tiny) weights file: load_bundle checks its header, never its use
+    save_file({"placeholder": np.zeros(1, np.float32)}, str(folder / "model.safetensors"))
     (folder / "config.json").write_text("{}")
     (folder / "preprocessor_config.json").write_text("{}")
     card = {"schema_version": 1, "name": "fake-bundle", "version": "1", "architecture": "x",

@@ -125,14 +125,17 @@ def test_trace_view_flips_pages_and_paints_the_heatmap_behind_the_traces(qtbot, 
     x1, y1 = tv.curves[1].getData()
     assert not np.allclose(y0[:100], y1[:100]) and "Epoch 4" in tv.header.text()
     assert x1.min() >= 0 and x1.max() <= 30
-    # a synthetic heatmap on the central row (image row 1), first ~10 s of the epoch
+    # a synthetic heatmap on the central row (image row 1), first ~10 s of the epoch,
+    # explaining a run that staged it (no heatmap is shown without one)
+    run = ws.start_run("fake", SPEC)
+    ws.add_model_batch(run, np.arange(N), np.full((N, 5), 0.2, np.float32))
     heat = np.zeros((SPEC.height, SPEC.width))
     heat[22:38, :40] = 1.0
     ws.set_explanation(ws.epoch, heat, SPEC)
     assert tv.heat.isVisible()
     assert tv.heat_grid[1, :10].sum() > 0 and tv.heat_grid[[0, 2, 3, 4, 5, 6]].sum() == 0
-    hot = pixel(tv, tv.plot, 5.0, 1.45)
-    cold = pixel(tv, tv.plot, 25.0, 1.45)
+    hot = pixel(tv, tv.plot, 4.5, 1.45)  # between grid lines
+    cold = pixel(tv, tv.plot, 25.5, 1.45)
     assert hot.red() > hot.blue() + 60  # heat colour under the trace
     assert abs(cold.red() - cold.blue()) < 30  # plain background elsewhere
     tv.set_heat_opacity(0.0)
@@ -213,18 +216,19 @@ def test_model_view_shows_the_models_picture_and_the_overlay(qtbot, ws):
     qtbot.waitUntil(lambda: mv.image.image is not None)
     assert (mv.image.image.width(), mv.image.image.height()) == (120, 120)
     assert "no run yet" in mv.summary.text()
+    run = ws.start_run("fake", SPEC)
+    p = np.tile([[0.1, 0.1, 0.6, 0.1, 0.1]], (N, 1)).astype(np.float32)
+    ws.add_model_batch(run, np.arange(N), p)
     heat = np.zeros((120, 120))
     heat[:, :60] = 1.0
     ws.set_explanation(ws.epoch, heat, SPEC)
-    assert mv.importance.items and mv.importance.items[0][1] == pytest.approx(1 / 6, abs=0.02)
+    qtbot.waitUntil(lambda: bool(mv.importance.items))
+    assert mv.importance.items[0][1] == pytest.approx(1 / 6, abs=0.02)
     img = mv.image.grab().toImage()
     r = mv.image.target_rect()
     left = img.pixelColor(int(r.left() + r.width() * 0.25), int(r.top() + 3))
     right = img.pixelColor(int(r.left() + r.width() * 0.75), int(r.top() + 3))
     assert left.red() > left.blue() + 60 and abs(right.red() - right.blue()) < 40
-    run = ws.start_run("fake", SPEC)
-    p = np.tile([[0.1, 0.1, 0.6, 0.1, 0.1]], (N, 1)).astype(np.float32)
-    ws.add_model_batch(run, np.arange(N), p)
     assert "N2" in mv.summary.text() and "60%" in mv.summary.text()
     assert [i[0] for i in mv.bars.items] == ["W", "N1", "N2", "N3", "REM"]
     assert mv.bars.items[2][3] is True  # the model's stage in bold

@@ -220,6 +220,8 @@ def test_explanation_maps_to_channels(ws):
     heat[10:20, :30] = 1.0  # second row (central), first half of the epoch
     seen = []
     ws.events.explanation.connect(lambda ev: seen.append(ev.epoch))
+    run = ws.start_run("m/1", spec)  # a heatmap explains a run's stage
+    ws.add_model_batch(run, np.arange(N_EPOCHS), model_probs(N_EPOCHS))
     ex = ws.set_explanation(ws.epoch, heat, spec)
     assert seen == [0] and ws.explanation_for() is ex and ws.explanation_for(1) is None
     label, share = ex.channel_importance()[0]
