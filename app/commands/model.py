@@ -104,25 +104,38 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _figure(d: dict, key: str, fmt: str = ".3f") -> str:
+    """A card's figure as text; a missing or non-numeric one reads '?' (a hand-edited or
+    older card must not stop `model info`)."""
+    v = d.get(key) if isinstance(d, dict) else None
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return "?"
+    return str(int(v)) if fmt == "d" else format(v, fmt)
+
+
 def _print_validation(cal: dict | None, subsets: dict | None, real: dict | None) -> None:
     """Calibration, channel subsets and real-recording figures, as tables."""
-    if cal:
-        print(f"  calibration:     temperature {cal['temperature']:.3f} ({cal.get('method', '')}); "
-              f"expected calibration error {cal['ece_before']:.3f} -> {cal['ece_after']:.3f}")
+    if isinstance(cal, dict) and cal:
+        print(f"  calibration:     temperature {_figure(cal, 'temperature')} "
+              f"({cal.get('method', '')}); expected calibration error "
+              f"{_figure(cal, 'ece_before')} -> {_figure(cal, 'ece_after')}")
         print(f"                   fitted on {cal.get('fitted_on', '?')}; measured on "
               f"{cal.get('measured_on', '?')}")
-    if subsets:
-        rows = subsets.get("subsets", [])
+    if isinstance(subsets, dict) and subsets:
+        rows = [r for r in subsets.get("subsets", []) if isinstance(r, dict)]
         if rows:
             print(f"  channel subsets: {rows[0].get('data', '')}")
             for r in rows:
-                print(f"    {r['name']:<62} acc {r['accuracy']:.3f}  kappa {r['kappa']:.3f}")
-        for m, v in subsets.get("montages_as_recorded", {}).items():
-            print(f"    montage {m:<54} acc {v['accuracy']:.3f}  (n={v['n_epochs']})")
-    if real:
+                print(f"    {str(r.get('name', '?')):<62} acc {_figure(r, 'accuracy')}  "
+                      f"kappa {_figure(r, 'kappa')}")
+        for m, v in (subsets.get("montages_as_recorded") or {}).items():
+            print(f"    montage {m:<54} acc {_figure(v, 'accuracy')}  "
+                  f"(n={_figure(v, 'n_epochs', 'd')})")
+    if isinstance(real, dict) and real:
         print(f"  real recordings: {real.get('note', '')}")
         for r in real.get("recordings", []):
-            print(f"    {r['recording']}: {r['result']}")
+            if isinstance(r, dict):
+                print(f"    {r.get('recording', '?')}: {r.get('result', '?')}")
 
 
 def _synthetic_recording(folder: Path):

@@ -152,6 +152,23 @@ def test_model_info(bundle, capsys):
         assert text in out, text
 
 
+def test_model_info_on_a_card_with_partial_figures(bundle, tmp_path, capsys):
+    # a hand-edited or older card: missing or non-numeric figures read "?", no error
+    import json
+    import shutil
+
+    copy = tmp_path / "edited"
+    shutil.copytree(bundle, copy)
+    card = json.loads((copy / "model_card.json").read_text())
+    card["calibration"] = {"temperature": 1.2, "method": "temperature"}
+    card.setdefault("metrics", {})["channel_subsets"] = {"subsets": [{"name": "single EEG"}]}
+    (copy / "model_card.json").write_text(json.dumps(card))
+    assert main(["model", "info", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "temperature 1.200" in out and "error ? -> ?" in out
+    assert "single EEG" in out and "acc ?" in out
+
+
 def test_model_info_on_a_folder_without_card(tmp_path, capsys):
     assert main(["model", "info", str(tmp_path)]) == 2
     assert "has no model_card.json" in capsys.readouterr().err
