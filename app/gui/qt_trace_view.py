@@ -41,7 +41,8 @@ class RowLabelAxis(pg.AxisItem):
 
         self.full_labels = list(labels)
         metrics = QFontMetrics(self.style.get("tickFont") or self.font())
-        room = max(30, int(self.width()) - 8)  # the tick text offset and a margin
+        # the fixed width, not width(): rows are set before the first layout
+        room = max(30, int(getattr(self, "fixedWidth", None) or self.width()) - 8)
         ticks = []
         for i, (label, scale) in enumerate(zip(labels, scales)):
             tail = f"  {scale}" if scale else ""
@@ -135,14 +136,16 @@ class TraceView(QWidget, Subscriber):
         self.grid_minor = pg.PlotCurveItem(pen=pg.mkPen(t.grid_minor), connect="pairs")
         self.grid_major = pg.PlotCurveItem(pen=pg.mkPen(t.grid_major), connect="pairs")
         self.epoch_lines = pg.PlotCurveItem(pen=pg.mkPen(t.muted, width=1.5), connect="pairs")
-        # the scored epoch's bounds in the accent colour: in a 5-min page of ten epochs
-        # (dark theme above all) the context shading alone does not show which one it is
-        self.current_lines = pg.PlotCurveItem(pen=pg.mkPen(t.accent, width=2.5),
+        # the scored epoch's bounds in the text colour: in a 5-min page of ten epochs
+        # (dark theme above all) the context shading alone does not show which one it
+        # is, and the accent is as blue as the EEG
+        self.current_lines = pg.PlotCurveItem(pen=pg.mkPen(t.foreground, width=2),
                                               connect="pairs")
-        for z, item in enumerate((self.grid_minor, self.grid_major, self.epoch_lines,
-                                  self.current_lines)):
+        for z, item in enumerate((self.grid_minor, self.grid_major, self.epoch_lines)):
             item.setZValue(-12 + z)
             self.vb.addItem(item)
+        self.current_lines.setZValue(5)  # over the traces: dense 5-min traces hide the rest
+        self.vb.addItem(self.current_lines)
         # x is relative to the epoch's onset, so these do not change when pages flip:
         # repaint them from a pixmap cache
         for item in (self.heat, self.grid_minor, self.grid_major, self.epoch_lines,

@@ -59,7 +59,7 @@ LIGHT = Theme(
 
 DARK = Theme(
     name="dark", background="#16181C", foreground="#E6E6E6", muted="#A0A4AA",
-    panel="#202329", grid_minor="#24272D", grid_major="#3A3F47", context="#1E2126",
+    panel="#202329", grid_minor="#24272D", grid_major="#3A3F47", context="#262A32",
     accent="#5AA9FF", heat=(255, 170, 0), mark_low="#F0E442", mark_disagree="#FF7A66",
     banner_warn="#4A3B00", banner_info="#1B2F4A",
     traces={"EEG": "#9CC4FF", "EOG": "#7FD8A8", "EMG": "#FF9C8C", "ECG": "#D2A8F0",

@@ -55,13 +55,18 @@ def add_run(ws, staged=None):
 def test_long_row_names_are_elided_with_the_full_name_on_hover(window):
     from PySide6.QtGui import QFontMetrics
 
-    axis = window.study_view.traces.left_axis
+    from app.gui.qt_trace_view import RowLabelAxis
+
+    shown = window.study_view.traces.left_axis.shown  # the real rows: none elided
+    assert all("…" not in t for t in shown) and any("C4" in t for t in shown)
+    axis = RowLabelAxis()  # rows are set before the axis is ever laid out
+    axis.setWidth(140)
     long = "EEG Fp1-Ref (left frontopolar, headband electrode 3)"
     axis.set_rows(["EEG C4-M1", long], ["50 µV", "50 µV"])
     metrics = QFontMetrics(axis.style.get("tickFont") or axis.font())
     assert axis.shown[0] == "EEG C4-M1  50 µV"  # short names untouched
     assert "…" in axis.shown[1] and axis.shown[1].endswith("50 µV")  # the scale stays
-    assert metrics.horizontalAdvance(axis.shown[1]) <= axis.width()
+    assert metrics.horizontalAdvance(axis.shown[1]) <= 140
     assert axis.label_at(1.2) == long and axis.label_at(7) == ""
 
 
@@ -142,7 +147,7 @@ def test_the_current_epoch_is_outlined_in_a_5_min_page(window):
     x, _ = window.study_view.traces.current_lines.getData()
     assert sorted(set(np.round(x, 6))) == [0.0, ws.epoch_sec]
     assert window.study_view.traces.current_lines.opts["pen"].color().name() == \
-        window.theme.accent.lower()
+        window.theme.foreground.lower()
 
 
 def test_gains_are_restored_with_the_view(qtbot, window):
