@@ -67,3 +67,29 @@ def tiny_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "night.edf"
     path.write_bytes(b"0".ljust(256, b" ") + b"\x01" * 2000)
     return path
+
+
+# -- GUI: a window with a fresh copy of the module's ``study_master`` open ---------------
+@pytest.fixture
+def scoring_window(qtbot, study_master, tmp_path, monkeypatch):
+    """The main window (fake engine, fake bundle) with a copy of ``study_master`` open.
+
+    Each test module defines ``study_master`` (its own synthetic night)."""
+    pytest.importorskip("pytestqt")
+    from gui_fakes import FakeEngine, fake_bundle
+
+    from app.config import Settings
+    from app.gui.app import create_window
+
+    monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "config"))
+    study = tmp_path / "night.edf"
+    study.write_bytes(study_master.read_bytes())
+    s = Settings(default_bundle=str(fake_bundle(tmp_path / "bundle")), scorer_id="tech-gui")
+    w = create_window(s, engine_factory=FakeEngine)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.c.open_study(study)
+    yield w
+    w.close()

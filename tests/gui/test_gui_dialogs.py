@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from test_gui_e2e import SPEC, TRUTH, FakeEngine, fake_bundle  # noqa: E402
+from gui_fakes import SPEC, TRUTH, FakeEngine, fake_bundle  # noqa: E402
 
 from app.config import DEFAULT_STAGE_COLORS, Settings  # noqa: E402
 from app.core.formats import FORMATS, read_hypnogram  # noqa: E402

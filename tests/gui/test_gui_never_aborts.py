@@ -13,12 +13,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from test_gui_e2e import TRUTH, FakeEngine, fake_bundle  # noqa: E402
+from gui_fakes import TRUTH, FakeEngine, fake_bundle  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from app.core.scoring.stages import Stage  # noqa: E402
 from app.gui import workers  # noqa: E402
-from app.gui.app import create_window, run_gui  # noqa: E402
+from app.gui.app import run_gui  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +44,8 @@ def settings(tmp_path, monkeypatch) -> Settings:
 
 
 @pytest.fixture
-def window(qtbot, study_master, settings, tmp_path):
-    study = tmp_path / "night.edf"
-    study.write_bytes(study_master.read_bytes())
-    w = create_window(settings, engine_factory=FakeEngine)
-    qtbot.addWidget(w)
-    w.show()
-    assert w.c.open_study(study)
-    yield w
-    w.close()
+def window(scoring_window):
+    return scoring_window
 
 
 def shown(w, name: str = "psglens-error") -> list[str]:

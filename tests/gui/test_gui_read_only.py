@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from test_gui_e2e import TRUTH, FakeEngine, fake_bundle  # noqa: E402
+from gui_fakes import TRUTH, FakeEngine, fake_bundle  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from app.core.scoring import study_identity  # noqa: E402

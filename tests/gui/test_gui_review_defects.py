@@ -11,11 +11,9 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from test_gui_e2e import SPEC, TRUTH, FakeEngine, fake_bundle  # noqa: E402
+from gui_fakes import SPEC, TRUTH  # noqa: E402
 
-from app.config import Settings  # noqa: E402
 from app.core.scoring.stages import Stage  # noqa: E402
-from app.gui.app import create_window  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -28,19 +26,8 @@ def study_master(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def window(qtbot, study_master, tmp_path, monkeypatch):
-    monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "config"))
-    study = tmp_path / "night.edf"
-    study.write_bytes(study_master.read_bytes())
-    s = Settings(default_bundle=str(fake_bundle(tmp_path / "bundle")), scorer_id="tech-r")
-    w = create_window(s, engine_factory=FakeEngine)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    assert w.c.open_study(study)
-    yield w
-    w.close()
+def window(scoring_window):
+    return scoring_window
 
 
 def add_run(ws, staged=None):
