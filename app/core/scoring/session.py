@@ -2,8 +2,10 @@
 
 The file holds the study's identity, the model runs (probabilities streamed in as the
 batches come), the channel-map override, small UI state, and the technician's scoring
-as an append-only edit log. Undo and redo are new log entries, so the log is a full
-audit trail; triggers in the file refuse any UPDATE or DELETE of it.
+as an append-only edit log, and the scored events (apneas, arousals, ...) as a second
+append-only log (:mod:`app.core.scoring.session_events`). Undo and redo are new log
+entries, so the logs are a full audit trail; triggers in the file refuse any UPDATE or
+DELETE of them. Stages and events share one undo history, in the order they were done.
 
 Durability: WAL journal with ``synchronous=FULL``. Every change is its own committed
 transaction before the call returns, and FULL fsyncs the WAL at each commit, so an edit
@@ -45,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from app.core.scoring.hypnogram import Hypnogram, Source
+from app.core.scoring.session_events import EventEdit, SessionEventLog
 from app.core.scoring.stages import SCORED_STAGES, Stage
 from app.core.scoring.study_identity import (
     SCHEMA_VERSION,
@@ -64,8 +67,8 @@ from app.core.scoring.study_identity import (
 )
 from app.errors import SessionError
 
-__all__ = ["SCHEMA_VERSION", "Edit", "ModelRun", "ScoringSession", "SessionLockedError",
-           "StudyChangedError"]
+__all__ = ["SCHEMA_VERSION", "Edit", "EventEdit", "ModelRun", "ScoringSession",
+           "SessionLockedError", "StudyChangedError"]
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +107,15 @@ class ModelRun:
     n_done: int
 
 
-class ScoringSession:
+class ScoringSession(SessionEventLog):
     """A study's scoring session; use :meth:`open`, not the constructor.
 
     Subscribe to ``on_change`` (``callback(kind, payload)``), called after each commit:
     ``"stage"`` ``{"epoch", "old", "new", "kind", "who"}`` per changed epoch,
     ``"model_run"`` ``{"run_id", "start", "stop"}``, ``"model_answers"`` ``{"run_id",
     "epochs"}``, ``"channel_map"`` ``{"channel_map"}``,
-    ``"state"`` ``{"key", "value"}``.
+    ``"state"`` ``{"key", "value"}``, ``"events"`` ``{"ids", "kind", "who", "changes"}``
+    once per event batch (``changes``: id -> (old, new) event, None where absent).
     """
 
     def __init__(self, path: Path, db: sqlite3.Connection, lock: SessionFileLock | None,
@@ -125,6 +129,7 @@ class ScoringSession:
         self.on_change: list[Callable[[str, dict], None]] = []
         meta = dict(db.execute("SELECT key, value FROM meta"))
         self.study = StudyIdentity.from_dict(json.loads(meta["study"]))
+        self._schema_version = int(meta.get("schema_version", 1))
         self.n_epochs = int(meta["n_epochs"])
         self.epoch_sec = float(meta["epoch_sec"])
         start = json.loads(meta.get("start_time", "null"))
@@ -248,11 +253,12 @@ class ScoringSession:
                 self._tech[epoch], self._src[epoch] = new, source
         self._undo: list[int] = []
         self._redo: list[int] = []
-        for batch, kind, ref in self._db.execute(
-                "SELECT batch, kind, ref FROM edits GROUP BY batch ORDER BY batch"):
+        steps = [(int(b), k, r) for b, k, r in self._db.execute(
+            "SELECT batch, kind, ref FROM edits GROUP BY batch ORDER BY batch")]
+        steps += self._replay_events()  # one history: stage and event steps in time order
+        for batch, kind, ref in sorted(steps):
             self._apply_stack(batch, kind, ref)
-        self._next_batch = int(self._db.execute(
-            "SELECT COALESCE(MAX(batch), 0) + 1 FROM edits").fetchone()[0])
+        self._next_batch = max((b for b, _, _ in steps), default=0) + 1
 
     def _apply_stack(self, batch: int, kind: str, ref: int | None) -> None:
         if kind == "undo":
@@ -343,15 +349,31 @@ class ScoringSession:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
+    def next_undo(self) -> str | None:
+        """What :meth:`undo` would revert: ``"stages"``, ``"events"`` or None."""
+        return None if not self._undo else self._step_kind(self._undo[-1])
+
+    def next_redo(self) -> str | None:
+        """What :meth:`redo` would re-apply: ``"stages"``, ``"events"`` or None."""
+        return None if not self._redo else self._step_kind(self._redo[-1])
+
+    def _step_kind(self, batch: int) -> str:
+        return "events" if batch in self._event_batches else "stages"
+
     def _batch_rows(self, batch: int) -> list:
         return self._query("SELECT epoch, old, new, old_source, source FROM edits "
                            "WHERE batch = ? ORDER BY id", (batch,))
 
     def undo(self, who: str | None = None) -> list[int]:
-        """Revert the last change step (as new log entries); returns the epochs changed."""
+        """Revert the last change step, a stage or an event one (as new log entries);
+        returns the epochs changed ([] for an event step: its ``"events"`` change says
+        which events)."""
         if not self._undo:
             return []
         ref = self._undo[-1]
+        if ref in self._event_batches:
+            self._undo_events(ref, who or self.who)
+            return []
         rows = reversed(self._batch_rows(ref))
         return self._write([(e, old, osrc) for e, old, _, osrc, _ in rows
                             if e < self.n_epochs], who or self.who, "", "undo", ref)
@@ -361,6 +383,9 @@ class ScoringSession:
         if not self._redo:
             return []
         ref = self._redo[-1]
+        if ref in self._event_batches:
+            self._redo_events(ref, who or self.who)
+            return []
         return self._write([(e, new, src) for e, _, new, _, src in self._batch_rows(ref)
                             if e < self.n_epochs], who or self.who, "", "redo", ref)
 

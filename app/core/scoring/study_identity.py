@@ -311,8 +311,13 @@ def _unlock_windows(fd: int) -> None:
 
 
 # -- the session file's format ---------------------------------------------------------
-#: Bumped when the file layout changes; newer files are refused, not guessed at.
-SCHEMA_VERSION = 1
+#: The newest file format this version reads; newer files are refused, not guessed at.
+#: A file states the oldest format a reader must know to lose nothing of it: 1 until it
+#: holds a scored event, 2 from the first event on (an older PSG Lens would drop the
+#: events from its undo history and could reuse their batch numbers for stage edits).
+SCHEMA_VERSION = 2
+EVENTS_SCHEMA_VERSION = 2
+_NEW_FILE_SCHEMA = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -340,6 +345,18 @@ CREATE TABLE IF NOT EXISTS model_answers (
     id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES model_runs (id),
     epoch INTEGER NOT NULL, answer TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS model_answers_run ON model_answers (run_id, epoch);
+-- scored events (format 2): one row per add, change or delete; old/new are the event as
+-- JSON, NULL where it did not exist before or no longer exists after. Batches share the
+-- counter of the edits table: one undo history for stages and events.
+CREATE TABLE IF NOT EXISTS event_log (
+    id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, who TEXT NOT NULL, at TEXT NOT NULL,
+    event INTEGER NOT NULL, op TEXT NOT NULL, old TEXT, new TEXT, reason TEXT NOT NULL,
+    kind TEXT NOT NULL, ref INTEGER);
+CREATE INDEX IF NOT EXISTS event_log_batch ON event_log (batch);
+CREATE TRIGGER IF NOT EXISTS event_log_no_update BEFORE UPDATE ON event_log
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS event_log_no_delete BEFORE DELETE ON event_log
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 """
 
 
@@ -359,7 +376,7 @@ def open_session_db(path: Path, study: StudyIdentity, n_epochs: int, epoch_sec: 
                 rows.append(("start_time", json.dumps(
                     None if start_time is None else start_time.isoformat())))
             if not meta:
-                rows += [("schema_version", str(SCHEMA_VERSION)), ("created_at", utc_now()),
+                rows += [("schema_version", str(_NEW_FILE_SCHEMA)), ("created_at", utc_now()),
                          ("epoch_sec", repr(epoch_sec))]
             with transaction(db):
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
@@ -406,7 +423,7 @@ def _check_stored(db: sqlite3.Connection, path: Path, study: StudyIdentity, n_ep
         raise SessionError(f"{path} is not a PSG Lens session (it is an SQLite database of "
                            "something else); move it aside to start a new session.")
     meta = dict(db.execute("SELECT key, value FROM meta")) if tables else {}
-    if tables and (meta or _has_work(db)):  # tables but no meta yet: a fresh file
+    if tables and (meta or _has_work(db, tables)):  # tables but no meta yet: a fresh file
         _check_complete(meta, tables, path)
     if meta:
         _check_reopen(meta, path, study, n_epochs, epoch_sec, accept_changed)
@@ -416,10 +433,11 @@ def _check_stored(db: sqlite3.Connection, path: Path, study: StudyIdentity, n_ep
 _TABLES = ("meta", "state", "edits", "model_runs", "model_chunks")
 
 
-def _has_work(db: sqlite3.Connection) -> bool:
+def _has_work(db: sqlite3.Connection, tables: set[str]) -> bool:
+    # a format-1 file has no event_log table: that is no damage
+    work = ("edits", "model_runs", *(("event_log",) if "event_log" in tables else ()))
     try:
-        return any(db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()
-                   for t in ("edits", "model_runs"))
+        return any(db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in work)
     except sqlite3.DatabaseError:
         return True  # unreadable tables: let the completeness check say what is wrong
 
@@ -429,6 +447,10 @@ def _check_complete(meta: dict, tables: set[str], path: Path) -> None:
     damaged = (f"{path} is a damaged PSG Lens session ({{}}); it was left as it is: move "
                "it aside to start a new session.")
     missing = [t for t in _TABLES if t not in tables]
+    version = str(meta.get("schema_version", "")).strip()
+    if version.isdigit() and int(version) >= EVENTS_SCHEMA_VERSION and \
+            "event_log" not in tables:  # its events were lost: never recreate it empty
+        missing.append("event_log")
     if missing:
         raise SessionError(damaged.format(f"table(s) {', '.join(missing)} missing"))
     try:
