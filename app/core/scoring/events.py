@@ -137,7 +137,10 @@ def check_event(ev: Event, *, recording_sec: float,
                 channel_names: Sequence[str] | None = None) -> Event:
     """``ev`` if it can be kept for a recording of ``recording_sec`` seconds with these
     channels; otherwise an :class:`EventError` sentence naming what is wrong."""
-    what = f"The {ev.type.label.lower()} at {_clock(ev.onset)}"
+    # an OTHER event is named by its own text: "The event 'Lights off' at 0:00:00"
+    named = f"event {ev.text!r}" if ev.type is EventType.OTHER and ev.text else \
+        ev.type.label.lower()
+    what = f"The {named} at {_clock(ev.onset)}"
     if not (math.isfinite(ev.onset) and math.isfinite(ev.duration)):
         raise EventError(f"{what} has no valid time (onset {ev.onset}, duration "
                          f"{ev.duration}).")
