@@ -13,6 +13,10 @@ A few names mean different things in different archives ("EEG2" is C3-A2 in SHHS
 Cz-Oz in MESA); ``canonical`` takes the study's other channel names as ``context`` and
 such names are flagged ``ambiguous`` so the app asks the technician once.
 
+Body signals (airflow, nasal pressure, effort belts, SpO2, leg EMG, position) are found by
+:func:`find_body_channels` from the names SHHS, MESA, CFS, CHAT, MrOS and clinical systems
+use (``tests/detectors/documented_body_channels.py`` cites each).
+
 Examples
 --------
 >>> canonical("EEG C4-A1"), canonical("LOC-A2"), canonical("EMG submental")
@@ -190,6 +194,11 @@ def detect_role(name: str, context: Iterable[str] | None = None) -> str:
         if head in ("TP9", "TP10") and "-" not in c:
             return "OTHER"  # behind-the-ear references of headbands
         return "EEG"
+    body = body_role(name)
+    if body in ("leg_left", "leg_right", "leg"):
+        return "EMG"
+    if body in ("flow", "pressure", "thorax", "abdomen", "spo2"):
+        return "RESP"
     if n.startswith("EOG"):
         return "EOG"
     if _LEG.match(n) or n.startswith("EMG"):
@@ -201,3 +210,104 @@ def detect_role(name: str, context: Iterable[str] | None = None) -> str:
     if _RESP.search(n):
         return "RESP"
     return "OTHER"
+
+
+# -- body channels: airflow, effort, oximetry, legs, position --------------------------
+# Whole-name spellings (matched after ``normalise``), best first within a role. Sources (cited in
+# tests/detectors/documented_body_channels.py): the NSRR montage pages of SHHS, MESA, CFS,
+# CHAT and MrOS, NSRR's luna alias files, and public readers of those archives.
+BODY_ROLES = ("flow", "pressure", "thorax", "abdomen", "spo2", "leg_left", "leg_right", "leg",
+              "position")
+BODY_LABELS = {"flow": "oronasal thermal airflow", "pressure": "nasal pressure",
+               "thorax": "thorax effort", "abdomen": "abdomen effort", "spo2": "SpO2",
+               "leg_left": "left leg EMG", "leg_right": "right leg EMG", "leg": "leg EMG",
+               "position": "body position", "pleth": "plethysmogram"}
+BODY_NAMES: dict[str, tuple[str, ...]] = {
+    # SHHS1 records two thermistors: "New Air" (ProTech) and "Airflow" (NSRR page)
+    "flow": ("Airflow", "Flow", "Thermistor", "New Air", "NewAir", "new A/F", "Therm",
+             "Thermal", "Flow Therm", "Thermal Flow", "Airflow Thermal", "Thermal Airflow",
+             "Oronasal", "Oro-nasal", "Resp oro-nasal", "Oronasal Flow", "Air Flow",
+             "Oral Airflow", "Aux_AC", "TFlow", "TFlo", "Flow Patient"),
+    "pressure": ("Nasal Pressure", "PTAF", "Pres", "Nasal Pres", "Nas_Pres", "Flow Pres",
+                 "Cannula Flow", "Cannula", "Nasal Cannula", "Pressure Airflow", "Nasal",
+                 "CFlow", "CFlo", "NPre"),
+    "thorax": ("Thorax", "Thor RES", "Thor", "Thoracic", "Chest", "Thor Effort", "Thorax Effort",
+               "Thoracic Effort", "Chest Effort", "Effort THO", "Effort Thor", "Effort Thorax",
+               "RIP Thorax", "RIP Thor", "RIP Chest", "Chest RES", "THO", "RC", "Torace"),
+    "abdomen": ("Abdomen", "Abdo RES", "Abdo", "ABD", "Abdominal", "Abdo Effort", "ABD Effort",
+                "Abdominal Effort", "Abdomen Effort", "Effort ABD", "Effort Abdomen",
+                "RIP Abdomen", "RIP ABD", "ABD RES", "ABDM", "Addome"),
+    "spo2": ("SpO2", "SaO2", "SpO2 %", "SPO2-BB", "Sp02", "Sa02", "OSAT", "O2 Sat", "O2Sat"),
+    "leg_left": ("Leg L", "LAT", "L Leg", "LLeg", "Left Leg", "Leg Left", "L-Leg",
+                 "LLeg1-LLeg2", "LLeg2-LLeg1", "Tib L", "L Tib", "SX1-SX2"),
+    "leg_right": ("Leg R", "RAT", "R Leg", "RLeg", "Right Leg", "Leg Right", "R-Leg",
+                  "RLeg1-RLeg2", "RLeg2-RLeg1", "Tib R", "R Tib", "DX1-DX2"),
+    "leg": ("Leg", "Legs", "Leg EMG", "LLeg-RLeg", "PLM"),
+    "position": ("Position", "Pos", "Body Position", "Body Pos", "Body", "BPos", "PosSensor",
+                 "Position Sensor", "HPos"),
+    # the pulse waveform: recognised so it is never taken for a saturation
+    "pleth": ("Pleth", "PlethWV", "RD-Pleth", "PlethNellcor", "PPG"),
+}
+_BODY_INDEX = {normalise(n): (role, rank) for role, names in BODY_NAMES.items()
+               for rank, n in enumerate(names)}
+# electrodes recorded separately: their difference is the leg derivation (CHAT LLeg1/LLeg2,
+# CAP DX1/DX2 destro = right, SX1/SX2 sinistro = left)
+_LEG_PAIRS = {"leg_left": (("LLEG1", "LLEG2"), ("SX1", "SX2")),
+              "leg_right": (("RLEG1", "RLEG2"), ("DX1", "DX2"))}
+
+
+def body_role(name: str) -> str | None:
+    """The body signal a channel carries (a key of :data:`BODY_NAMES`), or None.
+
+    A type prefix is ignored ("EMG LAT", "Resp Thorax"), as are spaces and case.
+
+    Examples
+    --------
+    >>> body_role("THOR RES"), body_role("new A/F"), body_role("Pres"), body_role("Leg L")
+    ('thorax', 'flow', 'pressure', 'leg_left')
+    >>> body_role("Pleth"), body_role("EEG C4-M1")
+    ('pleth', None)
+    """
+    hit = _body_hit(name)
+    return None if hit is None else hit[0]
+
+
+def _body_hit(name: str) -> tuple[str, int] | None:
+    """(role, rank of the spelling) for a body channel name."""
+    n = normalise(name)
+    for cand in (n, re.sub(r"^(EMG|RESP|RES|EFFORT|BELT) (?=\S)", "", n)):
+        if cand in _BODY_INDEX:
+            return _BODY_INDEX[cand]
+    return None
+
+
+def find_body_channels(ch_names: Iterable[str]) -> dict[str, str | None]:
+    """Which channel carries each body signal of :data:`BODY_ROLES` (None: not recorded).
+
+    A value is a channel name, or ``"A - B"`` when the signal is the difference of two
+    recorded electrodes (CHAT's LLeg1 and LLeg2); :func:`app.core.signals.channels.parse_override`
+    reads both forms. When several channels carry one signal, the spelling listed first
+    in :data:`BODY_NAMES` wins.
+
+    Examples
+    --------
+    >>> found = find_body_channels(["EEG", "AIRFLOW", "THOR RES", "ABDO RES", "SaO2",
+    ...                             "POSITION"])
+    >>> found["flow"], found["thorax"], found["spo2"], found["pressure"]
+    ('AIRFLOW', 'THOR RES', 'SaO2', None)
+    >>> find_body_channels(["LLeg1", "LLeg2", "RAT"])["leg_left"]
+    'LLeg1 - LLeg2'
+    """
+    names = list(ch_names)
+    best: dict[str, tuple[int, str]] = {}
+    for name in names:
+        hit = _body_hit(name)
+        if hit is not None and hit[0] != "pleth" and (hit[0] not in best or hit[1] < best[hit[0]][0]):
+            best[hit[0]] = (hit[1], name)
+    out: dict[str, str | None] = {r: (best[r][1] if r in best else None) for r in BODY_ROLES}
+    by_norm = {normalise(n): n for n in names}
+    for role, pairs in _LEG_PAIRS.items():
+        for a, b in pairs:
+            if out[role] is None and a in by_norm and b in by_norm:
+                out[role] = f"{by_norm[a]} - {by_norm[b]}"
+    return out
