@@ -1,7 +1,8 @@
 """Workspace: the open study as the scoring GUI sees it, without Qt.
 
 It holds the recording, its scoring session, the current epoch and view, the model runs,
-imported scorers' hypnograms and the current explanation, and emits plain callback
+imported scorers' hypnograms, the scored events (apneas, arousals, ...; see
+:mod:`app.core.scoring.event_review`) and the current explanation, and emits plain callback
 events (``ws.events.epoch.connect(callback)``; the callback gets an :class:`Event`).
 Widgets receive a Workspace and subscribe; nothing here knows a widget exists.
 
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core.scoring.agreement import Agreement, agreement
+from app.core.scoring.event_review import EventReview
 from app.core.scoring.hypnogram import Hypnogram, Source
 from app.core.scoring.session import ScoringSession
 from app.core.scoring.stages import Stage
@@ -88,7 +90,8 @@ class Events:
     """The workspace's emitters (napari-style ``events.<name>.connect``)."""
 
     NAMES = ("epoch", "stages", "model", "answers", "runs", "imported", "view",
-             "channel_map", "explanation", "message", "saved", "scorer", "closed")
+             "channel_map", "explanation", "message", "saved", "scorer", "closed",
+             "scored_events")  # scored_events: ids, kind ("edit", "undo", ...), who
 
     def __init__(self) -> None:
         for name in self.NAMES:
@@ -246,7 +249,7 @@ def _stored_gains(value: object) -> dict[str, float]:
     return out
 
 
-class Workspace:
+class Workspace(EventReview):
     """One open study. Use :meth:`open`; close with :meth:`close`."""
 
     def __init__(self, recording: Recording, session: ScoringSession, *,
@@ -285,6 +288,7 @@ class Workspace:
         self._pending: set[int] = set()
         self._batch_depth = 0
         self._state_dirty = False
+        self._load_study_events()
         session.on_change.append(self._on_session_change)
 
     @classmethod
@@ -474,22 +478,27 @@ class Workspace:
         return len(changed)
 
     def undo(self) -> list[int]:
+        """Undo the last step, a stage or an event one (one history for both), and go to
+        where it happened; returns the epochs whose stage changed."""
+        step, self._last_event_change = self.session.next_undo(), {}
         with self._batch():
             epochs = self.session.undo()
-        if epochs:
-            self.set_epoch(epochs[0])
-        else:
-            self.events.message(text="Nothing to undo.")
+        self._after_step(epochs, step, "Nothing to undo.")
         return epochs
 
     def redo(self) -> list[int]:
+        step, self._last_event_change = self.session.next_redo(), {}
         with self._batch():
             epochs = self.session.redo()
-        if epochs:
-            self.set_epoch(epochs[0])
-        else:
-            self.events.message(text="Nothing to redo.")
+        self._after_step(epochs, step, "Nothing to redo.")
         return epochs
+
+    def _after_step(self, epochs: list[int], step: str | None, nothing: str) -> None:
+        where = epochs[0] if epochs else self._event_epoch() if step == "events" else None
+        if where is not None:
+            self.set_epoch(where)
+        elif step != "events":
+            self.events.message(text=nothing)
 
     @contextmanager
     def _batch(self) -> Iterator[None]:
@@ -504,6 +513,9 @@ class Workspace:
                 self.events.stages(epochs=epochs)
 
     def _on_session_change(self, kind: str, payload: dict) -> None:
+        if kind == "events":
+            self._on_events_change(payload)
+            return
         if kind != "stage":
             return
         e, new = int(payload["epoch"]), int(payload["new"])
