@@ -75,12 +75,24 @@ class EventReview:
     # -- reading ----------------------------------------------------------------------
     @property
     def scored_events(self) -> dict[int, Event]:
-        """The study's events by id (technician, detector, imported and study ones)."""
+        """The study's events by id (technician, detector, imported and study ones).
+
+        Examples
+        --------
+        >>> sorted(ws.scored_events)  # doctest: +SKIP
+        [-2, -1, 1, 2]
+        """
         return self.session.events()
 
     @property
     def events_list(self) -> list[tuple[int, Event]]:
-        """(id, event) pairs sorted by onset (then length, type, id)."""
+        """(id, event) pairs sorted by onset (then length, type, id).
+
+        Examples
+        --------
+        >>> [(i, e.type.label) for i, e in ws.events_list][:2]  # doctest: +SKIP
+        [(-1, 'Other'), (3, 'Hypopnea')]
+        """
         return sorted(self.session.events().items(), key=_order)
 
     def events_in(self, t0: float, t1: float) -> list[tuple[int, Event]]:
@@ -96,6 +108,13 @@ class EventReview:
                 if e.overlaps((t0, t1)) or (e.duration == 0 and t0 <= e.onset < t1)]
 
     def event(self, event_id: int) -> Event:
+        """One event by id; an id that is gone is an :class:`EventError` sentence.
+
+        Examples
+        --------
+        >>> ws.event(-1).text  # doctest: +SKIP
+        'Lights off'
+        """
         found = self.session.events().get(int(event_id))
         if found is None:
             raise EventError(f"There is no event {event_id} in this study (it may have been "
@@ -140,6 +159,13 @@ class EventReview:
         self.delete_events([event_id], reason=reason)
 
     def delete_events(self, ids: Iterable[int], *, reason: str = "") -> list[int]:
+        """Delete several events in one undo step; returns the ids deleted.
+
+        Examples
+        --------
+        >>> ws.delete_events([4, 5], reason="cardiac artefact")  # doctest: +SKIP
+        [4, 5]
+        """
         return self.session.delete_events(ids, reason=reason)
 
     def change_event(self, event_id: int, *, reason: str = "", **fields: object) -> Event:
@@ -174,7 +200,13 @@ class EventReview:
 
     def accept_detected(self, ids: Iterable[int], *, reason: str = "") -> list[int]:
         """Make detector events the technician's (scorer: who accepts; the detector and
-        its confidence stay in ``detail``), in one undo step. Returns the ids accepted."""
+        its confidence stay in ``detail``), in one undo step. Returns the ids accepted.
+
+        Examples
+        --------
+        >>> ws.accept_detected([7, 8])  # doctest: +SKIP
+        [7, 8]
+        """
         changes = {i: {"source": EventSource.TECHNICIAN, "scorer": self.scorer,
                        "confidence": None,
                        "detail": {**ev.detail, "detector": ev.scorer,
@@ -183,7 +215,13 @@ class EventReview:
         return self.session.change_events(changes, reason=reason, kind="accept")
 
     def reject_detected(self, ids: Iterable[int], *, reason: str = "") -> list[int]:
-        """Delete detector events the technician does not keep, in one undo step."""
+        """Delete detector events the technician does not keep, in one undo step.
+
+        Examples
+        --------
+        >>> ws.reject_detected([9], reason="movement, not an arousal")  # doctest: +SKIP
+        [9]
+        """
         return self.session.delete_events(list(self._detected(ids)), reason=reason,
                                           kind="reject")
 
@@ -212,7 +250,13 @@ class EventReview:
 
     def export_events(self, path: str | os.PathLike, format: str | None = None, *,
                       sources: Sequence[EventSource] | None = None) -> int:
-        """Write the study's events (or those of ``sources``) to a file; returns how many."""
+        """Write the study's events (or those of ``sources``) to a file; returns how many.
+
+        Examples
+        --------
+        >>> ws.export_events("night_events.tsv", sources=[EventSource.TECHNICIAN])  # doctest: +SKIP
+        42
+        """
         from app.core.formats.event_files import write_events
 
         chosen = [e for _, e in self.events_list if sources is None or e.source in sources]

@@ -350,7 +350,13 @@ class ScoringSession(SessionEventLog):
         return bool(self._redo)
 
     def next_undo(self) -> str | None:
-        """What :meth:`undo` would revert: ``"stages"``, ``"events"`` or None."""
+        """What :meth:`undo` would revert: ``"stages"``, ``"events"`` or None.
+
+        Examples
+        --------
+        >>> session.set_stage(3, Stage.N2); session.next_undo()  # doctest: +SKIP
+        'stages'
+        """
         return None if not self._undo else self._step_kind(self._undo[-1])
 
     def next_redo(self) -> str | None:

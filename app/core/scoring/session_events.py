@@ -154,7 +154,13 @@ class SessionEventLog:
         return ids
 
     def event_edits(self, since_id: int = 0) -> list[EventEdit]:
-        """The event log in order (rows with id > ``since_id``)."""
+        """The event log in order (rows with id > ``since_id``).
+
+        Examples
+        --------
+        >>> [(e.event_id, e.op, e.who) for e in session.event_edits()]  # doctest: +SKIP
+        [(1, 'add', 'tech-01'), (1, 'change', 'tech-02')]
+        """
         if not self._has_event_table():
             return []
         return [EventEdit(i, b, w, at, e, op, self._stored_event(o), self._stored_event(n),
@@ -278,7 +284,14 @@ class SessionEventLog:
     def change_events(self, changes: Mapping[int, Mapping[str, object]], *, reason: str = "",
                       who: str | None = None, kind: str = "edit") -> list[int]:
         """Change several events in one transaction and one undo step (e.g. accepting a
-        detector's events); returns the ids that changed."""
+        detector's events); returns the ids that changed.
+
+        Examples
+        --------
+        >>> session.change_events({4: {"source": "technician"}, 5: {"source": "technician"}},
+        ...                       kind="accept")  # doctest: +SKIP
+        [4, 5]
+        """
         kind = self._kind(kind)
         with self._mutex:
             rows = [(int(i), self._checked(changed_event(self._existing(int(i)), f)))
