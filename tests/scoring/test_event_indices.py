@@ -129,8 +129,11 @@ def test_position_texts(text, label):
 
 def test_position_track_from_events_ignores_texts_without_a_position():
     track = position_from_events([_ev(T.POSITION_CHANGE, 10, 0, text="Position change"),
-                                  _ev(T.POSITION_CHANGE, 20, 0, text="Left")])
-    assert track.times == (20.0,) and track.at(15.0) is None and track.at(25.0) == "left"
+                                  _ev(T.POSITION_CHANGE, 20, 0, text="Left"),
+                                  _ev(T.POSITION_CHANGE, 30, 0, text="planted",
+                                      detail={"from": "left", "to": "supine"})])
+    assert track.times == (20.0, 30.0) and track.at(15.0) is None
+    assert track.at(25.0) == "left" and track.at(35.0) == "supine"
 
 
 def test_every_index_has_a_definition_and_the_table_serialises():

@@ -169,9 +169,10 @@ def position_label(text: str) -> str | None:
 
 
 def position_from_events(events: Iterable[Event]) -> PositionTrack | None:
-    """The position track that position-change events describe (None without any)."""
-    changes = sorted((e.onset, position_label(e.text)) for e in events
-                     if e.type is EventType.POSITION_CHANGE)
+    """The position track that position-change events describe (None without any): the
+    new position is ``detail["to"]`` when given, else read from the event's text."""
+    changes = sorted((e.onset, position_label(str(e.detail.get("to") or e.text)))
+                     for e in events if e.type is EventType.POSITION_CHANGE)
     changes = [(t, p) for t, p in changes if p is not None]
     if not changes:
         return None
