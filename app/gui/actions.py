@@ -35,6 +35,19 @@ KEYMAP: tuple[Binding, ...] = (
             ("Ctrl+Shift+A",), "Scoring"),
     Binding("undo", "Undo", ("Ctrl+Z",), "Scoring"),
     Binding("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Scoring"),
+    # events (the events view: drag on a row to select, then a key; Shift+letter, as Alt+
+    # letter opens the menus)
+    Binding("ev_obstructive", "Mark the selection an obstructive apnea", ("Shift+O",), "Events"),
+    Binding("ev_central", "Mark the selection a central apnea", ("Shift+C",), "Events"),
+    Binding("ev_mixed", "Mark the selection a mixed apnea", ("Shift+X",), "Events"),
+    Binding("ev_hypopnea", "Mark the selection a hypopnea", ("Shift+H",), "Events"),
+    Binding("ev_desaturation", "Mark the selection a desaturation", ("Shift+S",), "Events"),
+    Binding("ev_arousal", "Mark the selection an arousal", ("Shift+A",), "Events"),
+    Binding("ev_limb", "Mark the selection a limb movement", ("Shift+L",), "Events"),
+    Binding("ev_delete", "Delete the selected event", ("Delete",), "Events"),
+    Binding("ev_next", "Next event of the listed type", ("]",), "Events"),
+    Binding("ev_prev", "Previous event of the listed type", ("[",), "Events"),
+    Binding("ev_timebase", "Events view: 2 min / 5 min", ("Shift+T",), "Events"),
     # moving
     Binding("next", "Next epoch", ("Right",), "Navigate"),
     Binding("prev", "Previous epoch", ("Left",), "Navigate"),
@@ -78,7 +91,7 @@ KEYMAP: tuple[Binding, ...] = (
 )
 
 BINDINGS = {b.name: b for b in KEYMAP}
-GROUPS = ("Scoring", "Navigate", "View", "File", "Model", "Help")
+GROUPS = ("Scoring", "Events", "Navigate", "View", "File", "Model", "Help")
 
 
 def install(window: QWidget, handlers: dict[str, Callable[[], object]]) -> dict[str, QAction]:

@@ -129,7 +129,43 @@ class MainWindow(QMainWindow):
             "yasa": lambda: self.c.run_model(kind="yasa"), "cancel": self.c.cancel_run,
             "model_manager": self.model_manager_dialog, "shortcuts": self.shortcut_sheet,
         })
+        from app.core.scoring.events import EventType as T
+
+        for name, kind in (("ev_obstructive", T.OBSTRUCTIVE_APNEA),
+                           ("ev_central", T.CENTRAL_APNEA), ("ev_mixed", T.MIXED_APNEA),
+                           ("ev_hypopnea", T.HYPOPNEA), ("ev_desaturation", T.DESATURATION),
+                           ("ev_arousal", T.AROUSAL), ("ev_limb", T.LIMB_MOVEMENT)):
+            h[name] = lambda k=kind: self._events("view", "mark", k)
+        h.update({
+            "ev_delete": lambda: self._events("view", "delete_selected"),
+            "ev_next": lambda: self._events("list", "step", 1),
+            "ev_prev": lambda: self._events("list", "step", -1),
+            "ev_timebase": lambda: self._events("view", "toggle_timebase"),
+        })
         return h
+
+    def _events(self, which: str, method: str, *args):
+        """Call the events view or list; errors become a sentence, never a traceback."""
+        sv = self.study_view
+        if sv is None:
+            return self.statusBar().showMessage("Open a study first (Ctrl+O).", 5000)
+        target = sv.events_view if which == "view" else sv.event_list
+        try:
+            out = getattr(target, method)(*args)
+        except SessionReadOnlyError as err:
+            self.statusBar().showMessage(str(err), 8000)
+            return None
+        except PSGLensError as err:
+            self.show_error(str(err))
+            return None
+        except (sqlite3.Error, OSError) as err:
+            self.show_error(f"The change could not be saved ({err}); free disk space or "
+                            "check the session file, then try again.")
+            return None
+        if method == "mark" and out is None:
+            self.statusBar().showMessage("Drag on a row of the events view first to select "
+                                         "the stretch to mark.", 6000)
+        return out
 
     def _set_view(self, **kw) -> None:
         ws = self.c.workspace
@@ -148,10 +184,11 @@ class MainWindow(QMainWindow):
         self.actions["filters"].setChecked(True)
 
     def _build_menus(self) -> None:
-        titles = {"Scoring": "&Scoring", "Navigate": "&Navigate", "View": "&View",
-                  "File": "&File", "Model": "&Model", "Help": "&Help"}
-        menus = {g: self.menuBar().addMenu(titles[g]) for g in ("File", *GROUPS[:3],
-                                                                  "Model", "Help")}
+        titles = {"Scoring": "&Scoring", "Events": "E&vents", "Navigate": "&Navigate",
+                  "View": "&View", "File": "&File", "Model": "&Model", "Help": "&Help"}
+        menus = {g: self.menuBar().addMenu(titles[g]) for g in
+                 ("File", *(g for g in GROUPS if g not in ("File", "Model", "Help")),
+                  "Model", "Help")}
         for b in KEYMAP:
             if b.name in self.actions:
                 menus[b.group].addAction(self.actions[b.name])

@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 from app.core.signals.render_spec import RenderSpec
 from app.core.workspace import Workspace
 from app.gui.qt_compare import ComparePanel
+from app.gui.qt_event_list import EventList
+from app.gui.qt_events_view import EventsView
 from app.gui.qt_hypnogram import HypnogramView
 from app.gui.qt_model_view import ModelView
 from app.gui.qt_model_words import ModelWords
@@ -18,7 +20,7 @@ from app.gui.theme import Theme
 class StudyView(QWidget):
     def __init__(self, workspace: Workspace, theme: Theme, *,
                  fallback_spec: RenderSpec | None = None, heat_opacity: float = 0.5,
-                 on_import=None, words: dict | None = None,
+                 on_import=None, words: dict | None = None, on_detect=None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ws = workspace
@@ -29,13 +31,19 @@ class StudyView(QWidget):
         self.words = ModelWords(workspace, theme, **(words or {}))
         self.model_view.layout().addWidget(self.words)
         self.compare = ComparePanel(workspace, theme, on_import=on_import)
+        # events: minutes of flow, effort and SpO2 under the EEG page; the list in a tab
+        self.events_view = EventsView(workspace, theme)
+        if not self.events_view.rows:  # (never setVisible(True) here: it has no parent
+            self.events_view.hide()    # yet and would open as a window of its own)
+        self.event_list = EventList(workspace, theme, on_detect=on_detect)
         self.hypnogram = HypnogramView(workspace, theme)
         self.hypnogram.setMinimumHeight(190)  # nine labelled rows stay readable
         self.side = QTabWidget()
         self.side.addTab(self.model_view, "Model")
         self.side.addTab(self.compare, "Runs && scorers")
+        self.side.addTab(self.event_list, "Events")
         self.side.setMinimumWidth(340)
-        for w in (self.traces, self.side, self.hypnogram):
+        for w in (self.traces, self.side, self.hypnogram, self.events_view):
             w.setFocusPolicy(Qt.NoFocus)
         top = QSplitter(Qt.Horizontal)
         top.addWidget(self.traces)
@@ -45,17 +53,20 @@ class StudyView(QWidget):
         top.setSizes([1100, 420])
         main = QSplitter(Qt.Vertical)
         main.addWidget(top)
+        main.addWidget(self.events_view)
         main.addWidget(self.hypnogram)
         main.setStretchFactor(0, 4)
-        main.setStretchFactor(1, 1)
-        main.setSizes([700, 240])
+        main.setStretchFactor(1, 2)
+        main.setStretchFactor(2, 1)
+        main.setSizes([560, 220, 200] if self.events_view.rows else [700, 0, 240])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(main)
         self.top_splitter, self.main_splitter = top, main
 
     def widgets(self) -> list:
-        return [self.traces, self.model_view, self.words, self.compare, self.hypnogram]
+        return [self.traces, self.model_view, self.words, self.compare, self.events_view,
+                self.event_list, self.hypnogram]
 
     def detach(self) -> None:
         """Unsubscribe every widget from the workspace (before this view is deleted)."""

@@ -1,0 +1,132 @@
+"""The events view and list: minutes of flow, effort, SpO2 and heart rate under the EEG
+page; drag and a key mark an event (on disk at once, undoable); the list filters,
+searches, jumps, and accepts or rejects detected events one by one or in bulk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from gui_fakes import TRUTH  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+
+from app.core.scoring.events import Event, EventSource, EventType  # noqa: E402
+
+N = 60  # a 30-min night, so the 2- and 5-min timebases differ
+
+
+@pytest.fixture(scope="module")
+def study_master(tmp_path_factory) -> Path:
+    from app.core.synth import make_study_file
+
+    path = tmp_path_factory.mktemp("events") / "night.edf"
+    make_study_file(path, stages=np.resize(TRUTH, N), seed=11, sfreq=100.0, montage="full")
+    return path
+
+
+@pytest.fixture
+def window(qtbot, scoring_window):
+    scoring_window.activateWindow()
+    qtbot.waitUntil(scoring_window.isActiveWindow)  # window shortcuts need it active
+    return scoring_window
+
+
+def test_the_events_view_shows_the_breathing_rows_around_the_epoch(window):
+    view = window.study_view.events_view
+    assert view.isVisible()
+    kinds = [r.kind for r in view.rows]
+    assert kinds[:4] == ["flow", "thorax", "abdomen", "spo2"]
+    hr = view.rows[kinds.index("hr")]
+    assert hr.derived and hr.channel == "ECG"  # the study has no heart-rate channel
+    ws = window.c.workspace
+    ws.set_epoch(20)
+    t0, t1 = view.span()
+    assert t1 - t0 == 120 and t0 < 20 * 30 < 21 * 30 < t1
+    view.toggle_timebase()
+    t0, t1 = view.span()
+    assert t1 - t0 == 300 and t0 <= 600 < 630 <= t1
+    assert view.current.getRegion() == (600.0, 630.0)
+
+
+def test_drag_and_a_key_mark_an_event_on_disk_and_undo_takes_it_back(qtbot, window):
+    import sqlite3
+
+    ws = window.c.workspace
+    ws.set_epoch(10)
+    view = window.study_view.events_view
+    view.set_selection(305.0, 321.5, 0)  # on the flow row
+    qtbot.keyClick(window, Qt.Key_O, Qt.ShiftModifier)
+    (ev_id, ev), = [(i, e) for i, e in ws.events_list if e.source == EventSource.TECHNICIAN]
+    assert ev.type == EventType.OBSTRUCTIVE_APNEA and ev.channels == ("Airflow",)
+    assert (ev.onset, ev.duration) == (305.0, 16.5) and ev.scorer == "tech-gui"
+    assert len(view.event_items) == 1
+    con = sqlite3.connect(f"file:{ws.session.path}?mode=ro", uri=True)
+    try:  # committed before the key press returned
+        assert con.execute("SELECT COUNT(*) FROM event_log").fetchone()[0] == 1
+    finally:
+        con.close()
+    assert window.study_view.event_list.table.rowCount() >= 1
+    assert view.pick(310.0, 0) == ev_id
+    qtbot.keyClick(window, Qt.Key_Delete)
+    assert ev_id not in ws.scored_events
+    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
+    assert ev_id in ws.scored_events  # one undo history for stages and events
+    qtbot.keyClick(window, Qt.Key_H, Qt.ShiftModifier)  # nothing selected: said, not done
+    assert "Drag on a row" in window.statusBar().currentMessage()
+
+
+def test_the_list_filters_searches_jumps_and_reviews_detected_events(qtbot, window):
+    ws = window.c.workspace
+    det = [Event(EventType.HYPOPNEA, 90.0 * k, 15.0, ("Airflow",), EventSource.DETECTOR,
+                 "detector", 0.7) for k in range(2, 8)]
+    ws.add_events(det)
+    ws.add_event(Event(EventType.AROUSAL, 1000.0, 5.0, (), EventSource.TECHNICIAN, "tech-gui"))
+    lst = window.study_view.event_list
+    study_own = sum(e.source == EventSource.STUDY for _, e in ws.events_list)
+    assert lst.table.rowCount() == 7 + study_own  # the file's own annotations are listed
+    lst.kind.setCurrentIndex(lst.kind.findData("detected"))
+    assert lst.table.rowCount() == 6 and "6 detected event(s) wait" in lst.summary.text()
+    lst.kind.setCurrentIndex(0)
+    lst.search.setText("arousal")
+    assert lst.table.rowCount() == 1
+    lst.search.setText("")
+    lst.kind.setCurrentIndex(lst.kind.findData(EventType.HYPOPNEA.value))
+    ws.set_epoch(0)
+    qtbot.keyClick(window, Qt.Key_BracketRight)  # next hypopnea: 180 s, epoch 6
+    assert ws.epoch == 6
+    qtbot.keyClick(window, Qt.Key_BracketRight)
+    assert ws.epoch == 9
+    qtbot.keyClick(window, Qt.Key_BracketLeft)
+    assert ws.epoch == 6
+    lst.table.selectRow(0)
+    assert lst.review(lst.selected_ids(), True) == 1
+    accepted = ws.scored_events[lst.shown[0][0]]
+    assert accepted.source == EventSource.TECHNICIAN and accepted.scorer == "tech-gui"
+    assert lst.review_shown(False, ask=False) == 5
+    mine = [e.type for _, e in ws.events_list if e.source != EventSource.STUDY]
+    assert mine == [EventType.HYPOPNEA, EventType.AROUSAL]
+
+
+def test_bulk_review_asks_first(qtbot, window):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    ws = window.c.workspace
+    ws.add_events([Event(EventType.DESATURATION, 60.0 * k, 20.0, ("SpO2",),
+                         EventSource.DETECTOR, "detector", 0.9) for k in range(1, 4)])
+    lst = window.study_view.event_list
+
+    def cancel() -> None:
+        box = next(b for b in QApplication.topLevelWidgets() if isinstance(b, QMessageBox)
+                   and b.objectName() == "psglens-bulk-events" and b.isVisible())
+        assert box.defaultButton().text() == "Cancel" and "3 detected" in box.text()
+        box.defaultButton().click()
+
+    QTimer.singleShot(100, cancel)
+    assert lst.review_shown(True) == 0
+    assert all(e.source == EventSource.DETECTOR for _, e in ws.events_list
+               if e.type == EventType.DESATURATION)
