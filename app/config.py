@@ -75,6 +75,7 @@ class Settings:
     heatmap_opacity: float = 0.5
     explain_method: str = "ig"  # README, Explanations: near-ablation faithfulness, ~6x faster
     answer_mode: str = ""       # chat models (SleepVLM): "" the card's, rationale or fast
+    hypopnea_rule: str = "1A"   # AASM: 1A (3 % or arousal, recommended) or 1B (4 %)
     recent_files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list, compare=False, repr=False)
 
@@ -97,6 +98,7 @@ class Settings:
             "heatmap_opacity": lambda v: isinstance(v, (int, float)) and 0 <= v <= 1,
             "explain_method": lambda v: v in ("ablation", "occlusion", "ig", "rollout"),
             "answer_mode": lambda v: v in ("", "rationale", "fast"),
+            "hypopnea_rule": lambda v: v in ("1A", "1B"),
         }
         for name, ok in checks.items():
             if not ok(getattr(self, name)):

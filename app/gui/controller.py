@@ -63,6 +63,9 @@ class Controller(QObject):
         self.worker.explain_failed.connect(self._on_explain_failed)
         self.worker.worded.connect(self._on_worded)
         self.worker.words_failed.connect(self._on_words_failed)
+        self.worker.detected.connect(self._on_detected)
+        self.worker.detect_failed.connect(self._on_detect_failed)
+        self._detect_job: tuple[int, Workspace] | None = None
         self._words_job: tuple[int, int, int] | None = None   # job, run, epoch
         self.explain_enabled = True
         self._explain_job: int | None = None
@@ -350,6 +353,54 @@ class Controller(QObject):
     def _on_explain_failed(self, job_id: int, text: str) -> None:
         if job_id == self._explain_job:
             self.message.emit(f"No heatmap: {text}")
+
+    # -- event detectors --------------------------------------------------------------------
+    def detect_events(self) -> int | None:
+        """Run the event detectors in the worker; their events arrive for review."""
+        ws = self.workspace
+        if ws is None:
+            self.error.emit("Open a study first.")
+            return None
+        if ws.read_only:
+            self.error.emit(f"This study is open read-only ({ws.read_only}); detected "
+                            "events could not be saved.")
+            return None
+        job = self.worker.submit_detect(str(ws.path), ws.staging_for_events(),
+                                        hypopnea_rule=self.settings.hypopnea_rule)
+        self._detect_job = (job, ws)
+        self.message.emit("Detecting events (desaturations, apneas and hypopneas, limb "
+                          "movements, arousals)…")
+        return job
+
+    def _on_detected(self, job_id: int, result) -> None:
+        job, self._detect_job = self._detect_job, None
+        ws = self.workspace
+        if job is None or job[0] != job_id or job[1] is not ws or ws.session.closed:
+            return  # the study was closed or another detection replaced this one
+        from app.core.scoring.events import EventSource
+
+        try:
+            old = [i for i, e in ws.events_list if e.source == EventSource.DETECTOR]
+            if old:  # a new detection replaces the proposals still waiting for review
+                ws.delete_events(old, reason="replaced by a new detection")
+            if result.events:
+                ws.add_events(result.events, reason="detected")
+        except (PSGLensError, sqlite3.Error, OSError) as err:
+            self.error.emit(_not_saved("The detected events were not saved", err))
+            return
+        counts: dict[str, int] = {}
+        for e in result.events:
+            counts[e.type.label.lower()] = counts.get(e.type.label.lower(), 0) + 1
+        found = ", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing"
+        self.message.emit(f"The detectors proposed {found}; review them in the Events tab "
+                          "(decision support: they count in no index until accepted).")
+        for text in [*result.skipped, *result.notes]:
+            self.message.emit(text)
+
+    def _on_detect_failed(self, job_id: int, text: str) -> None:
+        if self._detect_job is not None and self._detect_job[0] == job_id:
+            self._detect_job = None
+            self.error.emit(text)
 
     # -- a chat model's words -----------------------------------------------------------------
     def request_words(self, epoch: int | None = None) -> int | None:

@@ -267,7 +267,8 @@ class MainWindow(QMainWindow):
                                     on_import=self.import_dialog,
                                     words={"request": self.c.request_words,
                                            "cancel": self.c.cancel_words,
-                                           "pending": lambda: self.c.words_pending})
+                                           "pending": lambda: self.c.words_pending},
+                                    on_detect=self.c.detect_events)
         self.study_view.set_heat_visible(self.heat_visible)
         self.stack.addWidget(self.study_view)
         self.stack.setCurrentWidget(self.study_view)

@@ -120,9 +120,24 @@ class EventList(QWidget, Subscriber):
                 self.table.setItem(r, c, item)
         n_det = sum(e.source == EventSource.DETECTOR for _, e in events)
         self.summary.setText(f"{len(self.shown)} of {len(events)} events shown; "
-                             f"{n_det} detected event(s) wait for review." if events else
+                             f"{n_det} detected event(s) wait for review.<br>"
+                             f"{self.indices_text()}" if events else
                              "No events yet: mark them in the events view, import a file, "
                              "or run the detectors.")
+
+    def indices_text(self) -> str:
+        """The indices in one line: yours, and the detector's apart."""
+        idx = self.ws.event_indices()
+        short = {"ahi": "AHI", "odi3": "ODI3", "odi4": "ODI4", "arousal_index": "arousals",
+                 "plmi": "PLMI"}
+
+        def line(table) -> str:
+            return " · ".join(f"{name} {table.overall[k].format().split(' (')[0]}"
+                              for k, name in short.items() if k in table.overall)
+        text = f"<b>Scored</b>: {line(idx.scored)}"
+        if idx.detector is not None:
+            text += f"<br><i>Detector (not reviewed)</i>: {line(idx.detector)}"
+        return text
 
     def selected_ids(self) -> list[int]:
         rows = sorted({i.row() for i in self.table.selectedIndexes()})

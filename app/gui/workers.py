@@ -86,6 +86,16 @@ class WordsJob:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
+@dataclass
+class DetectJob:
+    """The event detectors over a whole study (seconds, not minutes: no cancel)."""
+
+    job_id: int
+    study: str
+    hypnogram: object | None = None   # the stages arousals are scored against
+    hypopnea_rule: str = "1A"
+
+
 _TORCH_LIMITED = False
 
 
@@ -199,6 +209,8 @@ class _Signals(QObject):
     explain_failed = Signal(int, str)
     worded = Signal(int, int, object, object)   # job, epoch, answer dict, probabilities
     words_failed = Signal(int, str)
+    detected = Signal(int, object)               # job, DetectionResult
+    detect_failed = Signal(int, str)
 
 
 class _Worker(_Signals):
@@ -275,6 +287,25 @@ class _Worker(_Signals):
             return
         self.worded.emit(job.job_id, job.epoch, answer.to_dict(),
                          np.asarray(probs, np.float32))
+
+    @Slot(object)
+    def detect(self, job: DetectJob) -> None:
+        """Run the event detectors; what they find goes back for review, never scored."""
+        from app.core.detectors import detect_events
+
+        try:
+            self.status.emit("Detecting events…")
+            result = detect_events(self._open(job.study), job.hypnogram,
+                                   hypopnea_rule=job.hypopnea_rule)
+        except PSGLensError as err:
+            self.detect_failed.emit(job.job_id, str(err))
+            return
+        except Exception as err:  # the worker must survive any detector failure
+            log.exception("event detection %s failed", job.job_id)
+            self.detect_failed.emit(job.job_id, f"Event detection stopped with an "
+                                                f"unexpected error: {err}")
+            return
+        self.detected.emit(job.job_id, result)
 
     def _engine(self, request: EngineRequest):
         if request.key not in self._engines:
@@ -382,6 +413,7 @@ class ModelWorker(_Signals):
     _submit = Signal(object)
     _explain = Signal(object)
     _words = Signal(object)
+    _detect = Signal(object)
     _warm_up = Signal(str)
 
     def __init__(self, engine_factory: Callable[[EngineRequest], object] | None = None,
@@ -394,9 +426,11 @@ class ModelWorker(_Signals):
         self._submit.connect(self._worker.run)
         self._explain.connect(self._worker.explain)
         self._words.connect(self._worker.words)
+        self._detect.connect(self._worker.detect)
         self._warm_up.connect(self._worker.warm_up)
         for name in ("warmed", "started", "batch", "finished", "failed", "status",
-                     "explained", "explain_failed", "worded", "words_failed"):
+                     "explained", "explain_failed", "worded", "words_failed", "detected",
+                     "detect_failed"):
             getattr(self._worker, name).connect(getattr(self, name))
         self._pending_explain: ExplainJob | None = None
         self._pending_words: WordsJob | None = None
@@ -446,6 +480,13 @@ class ModelWorker(_Signals):
         self._next_id += 1
         self._pending_words = job
         self._words.emit(job)
+        return job.job_id
+
+    def submit_detect(self, study: str, hypnogram=None, *, hypopnea_rule: str = "1A") -> int:
+        """Queue the event detectors for ``study`` (after whatever the worker is doing)."""
+        job = DetectJob(self._next_id, str(study), hypnogram, hypopnea_rule)
+        self._next_id += 1
+        self._detect.emit(job)
         return job.job_id
 
     def cancel_words(self) -> None:

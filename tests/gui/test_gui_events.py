@@ -130,3 +130,37 @@ def test_bulk_review_asks_first(qtbot, window):
     assert lst.review_shown(True) == 0
     assert all(e.source == EventSource.DETECTOR for _, e in ws.events_list
                if e.type == EventType.DESATURATION)
+
+
+def test_detect_events_in_the_worker_proposes_for_review(qtbot, window, tmp_path):
+    from conftest import write_edf
+
+    fs, sec = 32.0, 900
+    t = np.arange(int(fs * sec)) / fs
+    breath = np.sin(2 * np.pi * 0.25 * t)
+    flow = np.where((t > 300) & (t < 320), 0.02, 1.0) * breath * 100  # a 20-s apnea
+    spo2 = 96 - 5 * np.clip(1 - np.abs(t - 335) / 15, 0, 1)             # nadir 15 s after
+    rng = np.random.default_rng(0)
+    path = write_edf(tmp_path / "apnea.edf", {
+        "EEG C4-M1": (rng.normal(0, 20, int(100 * sec)), 100.0),
+        "Airflow": (flow, fs), "Thorax": (breath * 300, fs), "Abdomen": (-breath * 250, fs),
+        "SpO2": (spo2, fs)})
+    assert window.c.open_study(path)
+    ws = window.c.workspace
+    said: list[str] = []
+    window.c.message.connect(said.append)
+    assert window.c.detect_events() is not None
+    qtbot.waitUntil(lambda: any("The detectors proposed" in m for m in said), timeout=30000)
+    found = [e for _, e in ws.events_list if e.source == EventSource.DETECTOR]
+    kinds = {e.type for e in found}
+    assert EventType.OBSTRUCTIVE_APNEA in kinds and EventType.DESATURATION in kinds
+    apnea = next(e for e in found if e.type == EventType.OBSTRUCTIVE_APNEA)
+    assert 295 <= apnea.onset <= 305 and 12 <= apnea.duration <= 26
+    assert any("hypopnea" in m.lower() for m in said)  # no nasal pressure: said, skipped
+    lst = window.study_view.event_list
+    assert "Detector (not reviewed)" in lst.summary.text()
+    n = len(found)
+    said.clear()
+    window.c.detect_events()  # again: replaces the proposals, does not double them
+    qtbot.waitUntil(lambda: any("The detectors proposed" in m for m in said), timeout=30000)
+    assert sum(e.source == EventSource.DETECTOR for _, e in ws.events_list) == n

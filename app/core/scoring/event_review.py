@@ -263,6 +263,27 @@ class EventReview:
         write_events(chosen, path, format)
         return len(chosen)
 
+    def staging_for_events(self):
+        """The stages detection and event indices are measured against: the
+        technician's, and the active run's where the technician has not scored yet."""
+        from app.core.scoring.hypnogram import Hypnogram
+
+        tech = self.technician
+        stages = tech.stages.copy()
+        run = self.active_run
+        if run is not None:
+            fill = (stages < 0) & (run.hypnogram.stages >= 0)
+            stages[fill] = run.hypnogram.stages[fill]
+        return Hypnogram(stages, epoch_sec=tech.epoch_sec, start_time=tech.start_time,
+                         scorer=tech.scorer)
+
+    def event_indices(self):
+        """AHI, ODI, PLMI, arousal index... of this study's events against
+        :meth:`staging_for_events` (technician's and detector's apart)."""
+        from app.core.scoring.event_indices import event_indices
+
+        return event_indices([e for _, e in self.events_list], self.staging_for_events())
+
     def _event_epoch(self) -> int | None:
         """The epoch of the first event the last change touched (undo and redo go there)."""
         for old, new in (self._last_event_change.get("changes") or {}).values():

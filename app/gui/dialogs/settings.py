@@ -77,6 +77,11 @@ class SettingsDialog(QDialog):
                                "through the night; ablation is the most faithful on the "
                                "embedded model and takes longer (see the README, "
                                "Explanations). SleepVLM models use ig or occlusion.")
+        self.hypopnea = QComboBox()
+        self.hypopnea.addItem("1A: 30 % drop with a 3 % desaturation or an arousal "
+                              "(AASM recommended)", "1A")
+        self.hypopnea.addItem("1B: 30 % drop with a 4 % desaturation", "1B")
+        self.hypopnea.setCurrentIndex(max(0, self.hypopnea.findData(s.hypopnea_rule)))
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.2, 0.99)
         self.threshold.setSingleStep(0.05)
@@ -105,6 +110,7 @@ class SettingsDialog(QDialog):
         form.addRow("Batch size", self.batch)
         form.addRow("Answer mode", self.mode)
         form.addRow("Heatmap method", self.method)
+        form.addRow("Hypopnea rule (event detectors)", self.hypopnea)
         form.addRow("Low-confidence threshold", self.threshold)
         form.addRow("Auto-advance", self.advance)
         form.addRow("Theme", self.theme)
@@ -143,6 +149,7 @@ class SettingsDialog(QDialog):
             device=self.device.currentText(), batch_size=self.batch.value(),
             answer_mode=str(self.mode.currentData() or ""),
             explain_method=str(self.method.currentData() or "ig"),
+            hypopnea_rule=str(self.hypopnea.currentData() or "1A"),
             low_confidence=round(self.threshold.value(), 3),
             auto_advance=self.advance.isChecked(), theme=self.theme.currentText(),
             stage_colors=dict(self.colors), notes=[])
