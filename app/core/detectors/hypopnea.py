@@ -11,7 +11,8 @@ AASM alternative sensor) and ``detail["sensor"]`` says so.
 
 Association, as scorers read it: the desaturation's nadir lies between the event's
 onset and 30 s after its end (blood takes that long to reach the finger), or an arousal
-begins between the onset and 5 s after the end.
+begins between the onset and 5 s after the end. A desaturation confirms one event only:
+one whose nadir follows an apnea belongs to that apnea.
 
 Examples
 --------
@@ -96,8 +97,11 @@ def hypopneas(flow: Breathing, desaturations: Sequence[Event], arousals: Sequenc
     need = RULES[rule]
     r = flow.ratio
     low = np.isfinite(r) & (r <= HYPOPNEA_RATIO)
-    desats = [d for d in desaturations if d.detail.get("drop_pct", need) >= need]
-    nadirs = np.array([d.detail.get("nadir_s", d.onset + d.duration / 2) for d in desats])
+    # a desaturation confirms one event: one that follows an apnea is the apnea's
+    desats = [d for d in desaturations if d.detail.get("drop_pct", need) >= need
+              and not any(ap.onset < _nadir(d) <= ap.end + DESAT_AFTER_SEC for ap in apneas)]
+    nadirs = np.array([_nadir(d) for d in desats])
+    claimed = np.zeros(nadirs.size, bool)
     arousal_on = np.array([a.onset for a in arousals]) if rule == "1A" else np.zeros(0)
     out = []
     for a, b in runs(low, bridge=int(BRIDGE_SEC * flow.rate)):
@@ -108,11 +112,12 @@ def hypopneas(flow: Breathing, desaturations: Sequence[Event], arousals: Sequenc
         if depth <= APNEA_RATIO or any(ap.overlaps((onset, onset + sec)) for ap in apneas):
             continue
         end = onset + sec
-        hit_d = np.flatnonzero((nadirs > onset) & (nadirs <= end + DESAT_AFTER_SEC))
+        hit_d = np.flatnonzero((nadirs > onset) & (nadirs <= end + DESAT_AFTER_SEC) & ~claimed)
         hit_a = np.flatnonzero((arousal_on >= onset) & (arousal_on <= end + AROUSAL_AFTER_SEC))
         if hit_d.size == 0 and hit_a.size == 0:
             continue
-        drop = max((desats[i].detail.get("drop_pct", need) for i in hit_d), default=None)
+        claimed[hit_d[:1]] = True
+        drop = desats[hit_d[0]].detail.get("drop_pct", need) if hit_d.size else None
         detail = {"flow_drop_pct": round(100 * (1 - depth), 1), "rule": rule, "sensor": sensor,
                   "desaturation_pct": drop,
                   "arousal_onset_s": round(float(arousal_on[hit_a[0]]), 1) if hit_a.size
@@ -123,3 +128,7 @@ def hypopneas(flow: Breathing, desaturations: Sequence[Event], arousals: Sequenc
                          confidence=confidence(float(margin)), text=f"AASM rule {rule}",
                          detail=detail))
     return out
+
+
+def _nadir(d: Event) -> float:
+    return float(d.detail.get("nadir_s", d.onset + d.duration / 2))
