@@ -94,3 +94,19 @@ def test_missing_channels_are_one_sentence_each():
 def test_an_unknown_rule_is_a_sentence():
     with pytest.raises(DetectorSkipped, match="Unknown hypopnea rule '1C': use 1A"):
         check_rule("1C")
+
+
+def test_the_desaturation_after_an_apnea_is_the_apneas_and_confirms_no_hypopnea():
+    rec = _study(a=400, b=420)
+    apnea = Event(EventType.OBSTRUCTIVE_APNEA, 370.0, 20.0)       # ends 10 s before the drop
+    desat = _desat(412, 5.0)                                      # nadir 22 s after the apnea
+    assert detect_hypopneas(rec, desaturations=[desat], arousals=[], apneas=[apnea]) == []
+    assert len(detect_hypopneas(rec, desaturations=[desat], arousals=[])) == 1
+
+
+def test_one_desaturation_confirms_one_hypopnea():
+    t, wave = breaths(900)
+    drop = ((t >= 400) & (t < 415)) | ((t >= 435) & (t < 450))
+    rec = make_study(900, {"Nasal Pressure": (np.where(drop, 0.5, 1.0) * wave, 10.0)})
+    found = detect_hypopneas(rec, desaturations=[_desat(440, 5.0)], arousals=[])
+    assert [round(e.onset) for e in found] == [400]    # the nadir lies in both windows
