@@ -11,6 +11,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study", help="the PSG file the hypnogram belongs to")
     p.add_argument("--hypnogram", required=True, help="the technician's hypnogram file")
     p.add_argument("--model-hypnogram", help="a model's scoring, for the agreement section")
+    p.add_argument("--events", metavar="FILE",
+                   help="scored events (CSV, BIDS events.tsv, NSRR or Profusion XML, EDF+): "
+                        "counted, with the AHI, ODI, arousal index and PLMI; the study's own "
+                        "EDF+ annotations are always included")
     p.add_argument("--anonymise", action="store_true", help="leave patient fields out")
     p.add_argument("--fit", action="store_true",
                    help="fit a hypnogram of another length onto the study by its start time "
@@ -67,7 +71,13 @@ def run(args: argparse.Namespace) -> int:
     if args.model_hypnogram:
         model = read_hypnogram(args.model_hypnogram)
         model.check_length(hyp.n_epochs, name=args.model_hypnogram)
+    from app.commands.events import read_event_file, study_events
+
+    events = study_events(rec)
+    if args.events:
+        events += read_event_file(args.events, recording_sec=rec.duration_sec,
+                                  channel_names=list(rec.ch_names))
     out = write_report(args.output, hyp, study=study_fields(rec), anonymise=args.anonymise,
-                       model_hypnogram=model)
+                       model_hypnogram=model, events=events)
     print(f"wrote {out}")
     return 0

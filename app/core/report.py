@@ -39,6 +39,7 @@ from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from app.core.formats._common import atomic_paths
 from app.core.scoring.agreement import agreement
+from app.core.scoring.events import Event, EventSource, EventType
 from app.core.scoring.hypnogram import Hypnogram
 from app.core.scoring.stage_colors import DEFAULT_STAGE_COLORS
 from app.core.scoring.stages import STAGE_LABELS, Stage
@@ -385,7 +386,8 @@ def report_pages(hyp: Hypnogram, *, study: dict | None = None, anonymise: bool =
                  scorers: list[str] | None = None, lights_off_epoch: int | None = None,
                  lights_on_epoch: int | None = None,
                  generated: dt.datetime | None = None,
-                 stage_colors: dict[str, str] | None = None) -> list[Figure]:
+                 stage_colors: dict[str, str] | None = None,
+                 events: Sequence[Event] | None = None) -> list[Figure]:
     """Lay out the report as A4 :class:`~matplotlib.figure.Figure` pages (see
     :func:`write_report` for the parameters)."""
     colours = {**DEFAULT_STAGE_COLORS, **(stage_colors or {})}
@@ -443,6 +445,10 @@ def report_pages(hyp: Hypnogram, *, study: dict | None = None, anonymise: bool =
         header = ["Statistic", "Scoring", "Model", "Unit"]
         cols = [(3.2, "l"), (1.2, "r"), (1.2, "r"), (WIDTH - 5.6, "l")]
     pg.table(_stat_rows(all_stats), cols, header=header, size=7.5, pad=0.05)
+    counted = (EventType.DESATURATION, EventType.AROUSAL)
+    if any(e.type.is_respiratory or e.type.is_limb or e.type in counted
+           for e in events or ()):  # "Lights off" alone is no events section
+        _events_block(pg, events, hyp)
 
     pg.heading("Definitions", keep_with=0.6)
     pg.table([["Counting rule",
@@ -452,6 +458,32 @@ def report_pages(hyp: Hypnogram, *, study: dict | None = None, anonymise: bool =
              + [[d.label, d.text] for d in DEFINITIONS.values()],
              [(2.3, "l"), (WIDTH - 2.3, "l")], size=7.5, bold_first=True, stripes=False)
     return pg.finish()
+
+
+def _events_block(pg: _Pager, events: Sequence[Event], hyp: Hypnogram) -> None:
+    """Counts per event type and the indices: scored events, then the detector's apart."""
+    from app.core.scoring.event_indices import event_indices, index_rows
+
+    idx = event_indices(list(events), hyp)
+    counts: dict[str, list[int]] = {}
+    for e in events:
+        c = counts.setdefault(e.type.label, [0, 0])
+        c[e.source is EventSource.DETECTOR] += 1
+    pg.heading("Events", keep_with=1.2)
+    pg.table([[k, str(a), str(d) if d else "—"] for k, (a, d) in sorted(counts.items())],
+             [(2.6, "l"), (1.4, "r"), (WIDTH - 4.0, "r")],
+             header=["Event type", "Scored", "Detected, not reviewed"], size=7.5, pad=0.05)
+    for table in (idx.scored, idx.detector):
+        if table is None:
+            continue
+        header, rows = index_rows(table)
+        n = len(header) - 1
+        first = 2.6
+        cols = [(first, "l")] + [((WIDTH - first) / n, "r")] * n
+        pg.heading("Indices: " + table.title, keep_with=(len(rows) + 1) * 0.16)
+        pg.table(rows, cols, header=header, size=7.5, pad=0.05)
+        for note in table.notes:
+            pg.notice(note, size=8)
 
 
 def _num(value: float) -> str:
@@ -483,7 +515,8 @@ def write_report(path: str | os.PathLike, hyp: Hypnogram, *, study: dict | None 
                  anonymise: bool = False, model_hypnogram: Hypnogram | None = None,
                  model_info: dict | None = None, scorers: list[str] | None = None,
                  lights_off_epoch: int | None = None, lights_on_epoch: int | None = None,
-                 stage_colors: dict[str, str] | None = None) -> Path:
+                 stage_colors: dict[str, str] | None = None,
+                 events: Sequence[Event] | None = None) -> Path:
     """Write the PDF report for one scored night, atomically, like every export.
 
     Parameters
@@ -514,6 +547,10 @@ def write_report(path: str | os.PathLike, hyp: Hypnogram, *, study: dict | None 
     stage_colors : dict, optional
         Stage label -> colour (the user's settings); default
         :data:`~app.core.scoring.stage_colors.DEFAULT_STAGE_COLORS`, as the app draws.
+    events : sequence of Event, optional
+        Scored events (technician, imported, the study's own) and detector proposals:
+        counted per type, and the AHI, ODI, arousal index and PLMI tabled overall, by
+        stage and by position, the detector's apart from the technician's.
 
     Returns
     -------
@@ -529,7 +566,8 @@ def write_report(path: str | os.PathLike, hyp: Hypnogram, *, study: dict | None 
     figs = report_pages(hyp, study=study, anonymise=anonymise,
                         model_hypnogram=model_hypnogram, model_info=model_info,
                         scorers=scorers, lights_off_epoch=lights_off_epoch,
-                        lights_on_epoch=lights_on_epoch, stage_colors=stage_colors)
+                        lights_on_epoch=lights_on_epoch, stage_colors=stage_colors,
+                        events=events)
     # the hypnogram exports' writer: a temp file beside it, the same mode, then a rename
     with atomic_paths(path) as (tmp,):
         with PdfPages(tmp, metadata={"Title": TITLE, "Creator": "PSG Lens",

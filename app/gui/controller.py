@@ -519,6 +519,28 @@ class Controller(QObject):
         self.message.emit(f"Exported the {what} hypnogram to {path}.")
         return True
 
+    def export_events(self, path: str | Path, fmt: str | None = None, *,
+                      detected: bool = False) -> bool:
+        """Write the study's events (the detector's unreviewed ones only if asked)."""
+        from app.core.scoring.events import EventSource
+
+        ws = self.workspace
+        if ws is None:
+            self.error.emit("Open a study first.")
+            return False
+        sources = [s for s in EventSource if detected or s != EventSource.DETECTOR]
+        path = Path(path)
+        try:
+            n = ws.export_events(path, fmt, sources=sources)
+        except PSGLensError as err:
+            self.error.emit(str(err))
+            return False
+        except OSError as err:
+            self.error.emit(f"Cannot write {path.name}: {err.strerror or err}.")
+            return False
+        self.message.emit(f"Exported {n} events to {path}.")
+        return True
+
     def report_inputs(self, anonymise: bool = False) -> dict:
         ws = self.workspace
         if ws is None:
@@ -533,7 +555,8 @@ class Controller(QObject):
                     "synthetic_only": bool(run.meta.get("synthetic_only"))}
         return dict(study=study, anonymise=anonymise, model_hypnogram=ws.model,
                     model_info=info, scorers=[ws.scorer],
-                    stage_colors=dict(self.settings.stage_colors))
+                    stage_colors=dict(self.settings.stage_colors),
+                    events=[e for _, e in ws.events_list])
 
     def write_report(self, path: str | Path, *, anonymise: bool = False) -> bool:
         from app.core.report import write_report

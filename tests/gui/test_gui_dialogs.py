@@ -50,12 +50,13 @@ def window(qtbot, study_master, tmp_path, monkeypatch):
 
 
 def test_export_dialog_offers_every_format_and_writes_them(qtbot, window, tmp_path):
-    from app.gui.dialogs.export import REPORT, ExportDialog
+    from app.core.formats.event_files import EVENT_FORMATS
+    from app.gui.dialogs.export import EVENTS, REPORT, ExportDialog
 
     dlg = ExportDialog(window.c, window)
     qtbot.addWidget(dlg)
     offered = [dlg.format.itemData(i) for i in range(dlg.format.count())]
-    assert offered == [*FORMATS, REPORT]
+    assert offered == [*FORMATS, REPORT, *(EVENTS + n for n in EVENT_FORMATS)]
     ws = window.c.workspace
     for name in FORMATS:
         dlg.set_format(name)
@@ -68,6 +69,38 @@ def test_export_dialog_offers_every_format_and_writes_them(qtbot, window, tmp_pa
             if "artifact" not in FORMATS[name].carries else slice(None)
         assert np.array_equal(back.stages[keep], ws.technician.stages[keep]), name
     assert Path(str(tmp_path / "out" / "night_events.tsv")).exists()
+
+
+def test_export_dialog_writes_the_events_reviewed_ones_unless_asked(qtbot, window,
+                                                                    tmp_path):
+    from app.core.formats.event_files import EVENT_FORMATS, read_events
+    from app.core.scoring.events import Event, EventSource, EventType
+    from app.gui.dialogs.export import EVENTS, ExportDialog
+
+    ws = window.c.workspace
+    ws.add_event(Event(EventType.HYPOPNEA, 60.0, 12.0, (), EventSource.TECHNICIAN, "tech-d"))
+    ws.add_events([Event(EventType.AROUSAL, 200.0, 5.0, (), EventSource.DETECTOR, "det",
+                         0.6)])
+    dlg = ExportDialog(window.c, window)
+    qtbot.addWidget(dlg)
+    names = set()
+    for name in EVENT_FORMATS:
+        dlg.set_format(EVENTS + name)
+        assert dlg.detected.isVisibleTo(dlg) and not dlg.which.isEnabled()
+        names.add(Path(dlg.path.text()).name)
+        target = tmp_path / "ev" / Path(dlg.path.text()).name
+        target.parent.mkdir(exist_ok=True)
+        dlg.path.setText(str(target))
+        assert dlg.export(), name
+        back = read_events(target, format=name)
+        kinds = [e.type for e in back]
+        assert EventType.HYPOPNEA in kinds and EventType.AROUSAL not in kinds, name
+    assert "night_events.tsv" not in names  # that name is the hypnogram's BIDS export
+    dlg.set_format(EVENTS + "csv")
+    dlg.detected.setChecked(True)
+    dlg.path.setText(str(tmp_path / "all.csv"))
+    assert dlg.export()
+    assert EventType.AROUSAL in [e.type for e in read_events(tmp_path / "all.csv")]
 
 
 def test_export_without_probabilities_and_anonymised(qtbot, window, tmp_path):

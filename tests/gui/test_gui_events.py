@@ -164,3 +164,12 @@ def test_detect_events_in_the_worker_proposes_for_review(qtbot, window, tmp_path
     window.c.detect_events()  # again: replaces the proposals, does not double them
     qtbot.waitUntil(lambda: any("The detectors proposed" in m for m in said), timeout=30000)
     assert sum(e.source == EventSource.DETECTOR for _, e in ws.events_list) == n
+
+
+def test_the_report_from_the_window_carries_the_events(window, tmp_path):
+    ws = window.c.workspace
+    ws.add_event(Event(EventType.CENTRAL_APNEA, 400.0, 14.0, ("Airflow",),
+                       EventSource.TECHNICIAN, "tech-gui"))
+    events = window.c.report_inputs()["events"]
+    assert any(e.type == EventType.CENTRAL_APNEA for e in events)
+    assert window.c.write_report(tmp_path / "r.pdf")

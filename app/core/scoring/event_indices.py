@@ -291,3 +291,20 @@ def _associated(plm: Event, arousals: list[tuple[float, float]]) -> bool:
         if onset - plm.end < PLM_AROUSAL_SEC and plm.onset - end < PLM_AROUSAL_SEC:
             return True
     return False
+
+
+def index_rows(table: IndexTable) -> tuple[list[str], list[list[str]]]:
+    """A table's header and rows for a report: each index per hour of sleep, overall,
+    NREM, REM and (when the position is known) supine and non-supine."""
+    groups = [("All sleep", table.overall), ("NREM", table.by_stage.get("NREM", {})),
+              ("REM", table.by_stage.get("REM", {}))]
+    groups += [(name.capitalize(), d) for name, d in table.by_position.items()]
+    header = ["Index (events per hour of sleep)", *(g for g, _ in groups)]
+    rows = []
+    for key, d in DEFINITIONS.items():
+        cells = []
+        for _, values in groups:
+            v = values.get(key)
+            cells.append("—" if v is None or v.value is None else f"{v.value:.1f} ({v.count})")
+        rows.append([d.label, *cells])
+    return header, rows

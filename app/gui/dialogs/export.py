@@ -29,10 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.formats import FORMATS
+from app.core.formats.event_files import EVENT_FORMATS
 from app.errors import PSGLensError
 from app.gui.qt_model_view import to_qimage
 
 REPORT = "report"
+EVENTS = "events:"  # + an EVENT_FORMATS name: the study's events, not its stages
 
 
 def render_pdf_page(path: str | Path, width_px: int = 560, page: int = 0) -> np.ndarray:
@@ -52,6 +54,11 @@ def render_pdf_page(path: str | Path, width_px: int = 560, page: int = 0) -> np.
 def default_name(study: Path, fmt: str) -> str:
     if fmt == REPORT:
         return f"{study.stem}_report.pdf"
+    if fmt.startswith(EVENTS):
+        ext = EVENT_FORMATS[fmt[len(EVENTS):]].extensions[0]
+        # "_scored": a hypnogram exported as BIDS is night_events.tsv already
+        return f"{study.stem}_scored{ext}" if ext.startswith("_") else \
+            f"{study.stem}_events{ext}"
     ext = FORMATS[fmt].extensions[0]
     return f"{study.stem}{ext}" if ext.startswith("_") else f"{study.stem}_hypnogram{ext}"
 
@@ -72,7 +79,13 @@ class ExportDialog(QDialog):
         self.format = QComboBox()
         for name, spec in FORMATS.items():
             self.format.addItem(f"{spec.description} ({', '.join(spec.extensions)})", name)
-        self.format.addItem("PDF report (hypnogram, hypnodensity, AASM statistics)", REPORT)
+        self.format.addItem("PDF report (hypnogram, hypnodensity, AASM statistics, event "
+                            "indices)", REPORT)
+        for name, spec in EVENT_FORMATS.items():
+            self.format.addItem(f"Events: {spec.description} ({', '.join(spec.extensions)})",
+                                EVENTS + name)
+        self.detected = QCheckBox("Include detected events not yet reviewed (marked as "
+                                  "the detector's)")
         self.probabilities = QCheckBox("Include the model's probabilities (where the format "
                                        "holds them)")
         self.probabilities.setChecked(ws.model is not None)
@@ -98,6 +111,7 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.format)
         form.addRow("", self.probabilities)
         form.addRow("", self.anonymise)
+        form.addRow("", self.detected)
         form.addRow("Save as", row)
         buttons = QDialogButtonBox(QDialogButtonBox.Cancel)
         self.export_button = buttons.addButton("Export", QDialogButtonBox.AcceptRole)
@@ -121,9 +135,11 @@ class ExportDialog(QDialog):
     def _format_changed(self) -> None:
         fmt = self.fmt()
         is_report = fmt == REPORT
-        self.probabilities.setEnabled(not is_report and "probabilities" in
-                                      (FORMATS[fmt].carries if not is_report else ()))
-        self.which.setEnabled(not is_report)
+        is_events = fmt.startswith(EVENTS)
+        self.probabilities.setEnabled(not is_report and not is_events and "probabilities"
+                                      in (FORMATS[fmt].carries if fmt in FORMATS else ()))
+        self.which.setEnabled(not is_report and not is_events)
+        self.detected.setVisible(is_events)
         self.preview_button.setVisible(is_report)
         self.scroll.setVisible(is_report)
         self.path.setText(str(self.study.with_name(default_name(self.study, fmt))))
@@ -149,6 +165,9 @@ class ExportDialog(QDialog):
             return False
         if self.fmt() == REPORT:
             ok = self.controller.write_report(path, anonymise=self.anonymise.isChecked())
+        elif self.fmt().startswith(EVENTS):
+            ok = self.controller.export_events(path, self.fmt()[len(EVENTS):],
+                                               detected=self.detected.isChecked())
         else:
             ok = self.controller.export_hypnogram(
                 path, self.fmt(), which=self.which.currentData(),
