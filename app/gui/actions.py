@@ -76,6 +76,7 @@ KEYMAP: tuple[Binding, ...] = (
     Binding("open", "Open study…", ("Ctrl+O",), "File"),
     Binding("save", "Save", ("Ctrl+S",), "File"),
     Binding("import", "Import a scorer's hypnogram…", ("Ctrl+I",), "File"),
+    Binding("import_events", "Import events…", ("Ctrl+Shift+I",), "File"),
     Binding("export", "Export…", ("Ctrl+E",), "File"),
     Binding("channel_map", "Channel mapping…", ("Ctrl+M",), "File"),
     Binding("settings", "Settings…", ("Ctrl+,",), "File"),

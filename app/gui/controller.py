@@ -519,6 +519,23 @@ class Controller(QObject):
         self.message.emit(f"Exported the {what} hypnogram to {path}.")
         return True
 
+    def import_events(self, path: str | Path) -> list[int] | None:
+        """Add a file's scored events (never its stages); one undo step."""
+        ws = self.workspace
+        if ws is None:
+            self.error.emit("Open a study first.")
+            return None
+        try:
+            ids = ws.import_events(path)
+        except (PSGLensError, sqlite3.Error, OSError) as err:
+            self.error.emit(str(err) if isinstance(err, PSGLensError) else
+                            f"Cannot import {Path(path).name}: {err}.")
+            return None
+        if ids:
+            self.message.emit(f"Imported {len(ids)} events from {Path(path).name}; your "
+                              "stages are unchanged (Ctrl+Z takes the import back).")
+        return ids
+
     def export_events(self, path: str | Path, fmt: str | None = None, *,
                       detected: bool = False) -> bool:
         """Write the study's events (the detector's unreviewed ones only if asked)."""

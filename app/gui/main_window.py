@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
             "gain_down": lambda: self._traces("change_gain", 0.8),
             "zoom_night": lambda: self.study_view and self.study_view.hypnogram.zoom_all(),
             "open": self.open_dialog, "save": self.c.save, "import": self.import_dialog,
+            "import_events": self.import_events_dialog,
             "export": self.export_dialog, "channel_map": lambda: self.edit_channel_map(None),
             "settings": self.settings_dialog, "close": self.c.close_study, "quit": self.close,
             "run": self.c.run_model, "run_range": self.run_range_dialog,
@@ -354,6 +355,15 @@ class MainWindow(QMainWindow):
         box.exec()
         if box.clickedButton() is go:
             self._ws("accept_model_unscored")
+
+    def import_events_dialog(self) -> None:
+        if self.c.workspace is None:
+            return self.statusBar().showMessage("Open a study first (Ctrl+O).", 5000)
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import scored events (NSRR or Profusion XML, BIDS events.tsv, CSV, EDF+)",
+            str(self.c.workspace.path.parent))
+        if path:
+            self.c.import_events(path)
 
     def ask_import(self, question: str) -> bool:
         """Unknown labels or a hypnogram that does not match the study: go on, or not."""

@@ -173,3 +173,25 @@ def test_the_report_from_the_window_carries_the_events(window, tmp_path):
     events = window.c.report_inputs()["events"]
     assert any(e.type == EventType.CENTRAL_APNEA for e in events)
     assert window.c.write_report(tmp_path / "r.pdf")
+
+
+def test_import_events_from_the_window_never_touches_stages(window, tmp_path):
+    from app.core.formats.event_files import write_events
+    from app.core.scoring.stages import Stage
+
+    ws = window.c.workspace
+    ws.score(Stage.N2, epoch=3, advance=False)
+    before = ws.technician.stages.copy()
+    path = tmp_path / "lab.csv"
+    write_events([Event(EventType.HYPOPNEA, 120.0, 11.0, ("Airflow",)),
+                  Event(EventType.OTHER, 150.0, 0.0, text="Bathroom break")], path)
+    ids = window.c.import_events(path)
+    assert len(ids) == 2 and np.array_equal(ws.technician.stages, before)
+    imported = [ws.scored_events[i] for i in ids]
+    assert {e.source for e in imported} == {EventSource.IMPORTED}
+    assert "Bathroom break" in [e.text for e in imported]
+    errors: list[str] = []
+    window.c.error.connect(errors.append)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("onset_sec,duration_sec,type\n10,-5,hypopnea\n")
+    assert window.c.import_events(bad) is None and "negative" in errors[0]
