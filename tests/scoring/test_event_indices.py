@@ -83,6 +83,15 @@ def test_a_plm_and_an_arousal_less_than_half_a_second_apart_are_associated():
     ix = event_indices(plms + arousals + [_ev(T.LIMB_MOVEMENT, 400, 2)], hyp).scored
     assert ix.overall["plmi"].count == 4
     assert ix.overall["plms_arousal_index"].count == 3
+    assert not ix.notes
+
+
+def test_movements_never_marked_as_a_series_are_said_to_count_for_no_plmi():
+    lms = [_ev(T.LIMB_MOVEMENT, 100 + 25 * k, 2) for k in range(5)]
+    ix = event_indices(lms, _hyp("2" * 120)).scored
+    assert ix.overall["plmi"].count == 0
+    assert any(n.startswith("5 limb movement(s), none marked as part of a PLM series") for n in
+               ix.notes)
 
 
 def test_by_position_splits_sleep_time_and_events_into_supine_and_not():

@@ -240,6 +240,10 @@ def index_table(events: Sequence[Event], hypnogram: Hypnogram, *,
     if no_drop:
         notes.append(f"{no_drop} desaturation(s) carry no drop, so they are counted in "
                      "neither ODI3 nor ODI4.")
+    n_lm = sum(e.type is EventType.LIMB_MOVEMENT for e in events)
+    if n_lm and not any(e.type is EventType.PLM for e in events):
+        notes.append(f"{n_lm} limb movement(s), none marked as part of a PLM series: the "
+                     "PLMI counts only movements scored as PLMs.")
     if not asleep_ep.any():
         notes.append("The hypnogram has no sleep epoch: indices per hour of sleep are "
                      "undefined; score the sleep first.")
