@@ -3,8 +3,9 @@ proposals and the AASM event indices.
 
 Scored events are the study file's own annotations (read with the event-file readers'
 names) and, when the study has a session, the technician's events in it. ``--detect``
-runs the detectors (:mod:`app.core.detectors`); their events are listed and counted apart
-from the scored ones. Indices need sleep stages: ``--hypnogram``, or the technician's
+runs the detectors (:mod:`app.core.detectors`); their events (or, without it, the
+proposals waiting for review in the session) are listed and counted apart from the
+scored ones. Indices need sleep stages: ``--hypnogram``, or the technician's
 hypnogram in the study's session (the model is not run here).
 """
 
@@ -16,7 +17,7 @@ import sys
 from pathlib import Path
 
 from app.core.scoring.event_indices import DEFINITIONS, EventIndices, IndexTable
-from app.core.scoring.events import Event, sort_events
+from app.core.scoring.events import Event, EventSource, sort_events
 from app.errors import PSGLensError
 
 _SHOWN_DETAIL = ("drop_pct", "nadir_pct", "flow_drop_pct", "effort_absent_pct",
@@ -134,6 +135,9 @@ def collect(args: argparse.Namespace, rec) -> dict:
     notes: list[str] = []
     session_events, session_hyp = _session_part(rec, notes)
     scored = sort_events(session_events) if session_events is not None else study_events(rec)
+    # proposals a detector left in the session wait for review: never scored events
+    pending = [e for e in scored if e.source is EventSource.DETECTOR]
+    scored = [e for e in scored if e.source is not EventSource.DETECTOR]
     hyp, hyp_from = None, None
     if args.hypnogram:
         from app.core.formats import read_hypnogram
@@ -142,7 +146,7 @@ def collect(args: argparse.Namespace, rec) -> dict:
         hyp_from = args.hypnogram
     elif session_hyp is not None:
         hyp, hyp_from = session_hyp, "the technician's hypnogram in the study's session"
-    detected = None
+    detected = pending or None
     out: dict = {"study": str(rec.path), "duration_sec": rec.duration_sec,
                  "hypnogram": hyp_from, "skipped": [], "notes": notes}
     if args.detect:
@@ -165,7 +169,7 @@ def collect(args: argparse.Namespace, rec) -> dict:
                      "--hypnogram, or score the study's sleep first).")
     else:
         indices = event_indices(scored + (detected or []), hyp, position=position,
-                                detector=args.detect)
+                                detector=args.detect or bool(pending))
     out.update(events=[e.to_dict() for e in scored],
                detected=None if detected is None else [e.to_dict() for e in detected],
                indices=None if indices is None else indices.to_dict(), _indices=indices,

@@ -101,7 +101,7 @@ def test_the_table_names_the_detector_events_as_decision_support(files, capsys):
 def test_the_sessions_hypnogram_and_events_are_used(files, tmp_path, capsys):
     import shutil
 
-    from app.core.scoring.events import Event, EventType
+    from app.core.scoring.events import Event, EventSource, EventType
     from app.core.scoring.session import ScoringSession
 
     study = tmp_path / "night.edf"
@@ -109,12 +109,18 @@ def test_the_sessions_hypnogram_and_events_are_used(files, tmp_path, capsys):
     with ScoringSession.open(study, n_epochs=60, who="tech-01") as s:
         s.set_stages(list(range(60)), [2] * 60)
         s.add_events([Event(EventType.CENTRAL_APNEA, 1500.0, 12.0, scorer="tech-01")])
+        s.add_events([Event(EventType.HYPOPNEA, 1600.0, 15.0, source=EventSource.DETECTOR,
+                            confidence=0.7)], kind="detect")
     assert main(["events", str(study), "--json"]) == 0
     d = _json(capsys)
     assert d["hypnogram"] == "the technician's hypnogram in the study's session"
     assert [e["type"] for e in d["events"]][-1] == "central_apnea"
     assert d["indices"]["scored"]["overall"]["central_apnea_index"]["count"] == 1
+    assert d["indices"]["scored"]["overall"]["ahi"]["count"] == 3     # 2 annotations + 1
     assert d["indices"]["scored"]["overall"]["ahi"]["hours"] == pytest.approx(0.5)
+    # the proposal waiting for review is listed and counted apart, never as scored
+    assert [e["type"] for e in d["detected"]] == ["hypopnea"]
+    assert d["indices"]["detector"]["overall"]["ahi"]["count"] == 1
 
 
 def test_stats_adds_the_indices_of_an_event_file(files, capsys):
