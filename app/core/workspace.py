@@ -294,12 +294,14 @@ class Workspace(EventReview):
     @classmethod
     def open(cls, path: str | os.PathLike, *, who: str | None = None,
              low_confidence: float = 0.6, auto_advance: bool = True,
-             accept_changed: bool = False) -> Workspace:
-        """Open a study and its session (created beside it on first open)."""
+             accept_changed: bool = False, review_if_locked: bool = False) -> Workspace:
+        """Open a study and its session (created beside it on first open); with
+        ``review_if_locked``, a session another program holds opens read-only."""
         rec = Recording.open(path)
         session = ScoringSession.open(rec.path, n_epochs=rec.n_epochs, epoch_sec=rec.epoch_sec,
                                       start_time=rec.start_time, who=who or None,
-                                      accept_changed=accept_changed)
+                                      accept_changed=accept_changed,
+                                      review_if_locked=review_if_locked)
         try:
             return cls(rec, session, low_confidence=low_confidence, auto_advance=auto_advance)
         except BaseException:

@@ -88,8 +88,9 @@ class Controller(QObject):
             return True
         s = self.settings
         try:
+            # a colleague's open study opens for review (read-only), not refused
             new = Workspace.open(path, who=s.scorer or None, low_confidence=s.low_confidence,
-                                 auto_advance=s.auto_advance)
+                                 auto_advance=s.auto_advance, review_if_locked=True)
         except PSGLensError as err:
             self.error.emit(str(err))
             return False

@@ -64,3 +64,27 @@ def test_read_only_share_opens_with_a_review_banner(qtbot, tmp_path, monkeypatch
         share.chmod(0o755)
     assert hashlib.sha256(session.read_bytes()).hexdigest() == sha
     assert not Path(str(session) + ".lock").exists()
+
+
+def test_a_study_open_elsewhere_opens_read_only_naming_who_holds_it(qtbot, tmp_path,
+                                                                    monkeypatch):
+    from app.core.synth import make_study_file
+
+    monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "config"))
+    study = tmp_path / "night.edf"
+    make_study_file(study, stages=TRUTH, seed=4, sfreq=100.0)
+    colleague = Workspace.open(study, who="tech-day")  # another window, another program
+    try:
+        colleague.score(Stage.N1, epoch=2, advance=False)
+        s = Settings(default_bundle=str(fake_bundle(tmp_path / "bundle")), scorer_id="me")
+        w = create_window(s, engine_factory=FakeEngine)
+        qtbot.addWidget(w)
+        w.show()
+        assert w.c.open_study(study)
+        text = w.review_banner.label.text()
+        assert w.review_banner.isVisible() and "it is open by" in text and "pid" in text
+        assert w.c.workspace.technician.stages[2] == Stage.N1
+        w.close()
+        colleague.score(Stage.N2, epoch=3, advance=False)  # untouched by the review
+    finally:
+        colleague.close()

@@ -123,3 +123,26 @@ def test_workspace_review_keeps_the_view_in_memory(monkeypatch, tmp_path):
     finally:
         path.parent.chmod(0o755)
     assert not os.path.exists(str(path) + ".psglens.lock")
+
+
+def test_a_session_open_elsewhere_opens_for_review_naming_its_holder(study):
+    from app.core.scoring.study_identity import SessionLockedError
+
+    holder = ScoringSession.open(study, n_epochs=N, who="tech-night")
+    try:
+        holder.set_stage(0, Stage.N2)
+        with pytest.raises(SessionLockedError) as err:  # scripts are still refused
+            ScoringSession.open(study, n_epochs=N)
+        assert "@" in err.value.holder and "pid" in err.value.holder
+        with ScoringSession.open(study, n_epochs=N, review_if_locked=True) as review:
+            assert review.read_only.startswith("it is open by ")
+            assert err.value.holder.split(" since ")[0] in review.read_only
+            assert review.technician_hypnogram().stages[0] == Stage.N2  # via the WAL
+            with pytest.raises(SessionReadOnlyError):
+                review.set_stage(1, Stage.W)
+            holder.set_stage(1, Stage.N3)  # the holder keeps scoring while reviewed
+        assert holder.technician_hypnogram().stages[1] == Stage.N3
+    finally:
+        holder.close()
+    with ScoringSession.open(study, n_epochs=N) as s:  # the lock is free again: writable
+        assert s.read_only is None and s.technician_hypnogram().stages[1] == Stage.N3

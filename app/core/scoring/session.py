@@ -140,7 +140,8 @@ class ScoringSession(SessionEventLog):
     @classmethod
     def open(cls, study_path: str | Path, *, n_epochs: int, epoch_sec: float = 30.0,
              start_time: dt.datetime | None = None, who: str | None = None,
-             accept_changed: bool = False) -> ScoringSession:
+             accept_changed: bool = False, review_if_locked: bool = False
+             ) -> ScoringSession:
         """Create the session of a study, or reopen it.
 
         Parameters
@@ -154,6 +155,10 @@ class ScoringSession(SessionEventLog):
             Default scorer id for edits (the OS user name when omitted).
         accept_changed : bool
             Reopen even when the study file changed (its new identity is stored).
+        review_if_locked : bool
+            When another program holds the session (a colleague scoring it), open it
+            read-only for review instead of raising :class:`SessionLockedError`;
+            ``read_only`` then names the holder.
 
         Raises
         ------
@@ -179,7 +184,19 @@ class ScoringSession(SessionEventLog):
                 raise
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = SessionFileLock(path.with_name(path.name + ".lock"))
-        lock.acquire()
+        try:
+            lock.acquire()
+        except SessionLockedError as err:
+            if not review_if_locked or not path.exists():
+                raise
+            db = open_session_db_read_only(path, study, n_epochs, float(epoch_sec),
+                                           live=True)
+            try:
+                return cls(path, db, None, who or current_user(),
+                           read_only=f"it is open by {err.holder}")
+            except BaseException:
+                db.close()
+                raise
         try:
             db = open_session_db(path, study, n_epochs, float(epoch_sec), start_time,
                                  accept_changed)

@@ -58,7 +58,12 @@ class StudyChangedError(SessionError):
 
 
 class SessionLockedError(SessionError):
-    """Another process has the session open."""
+    """Another process has the session open; ``holder`` names it ("tech@host (pid 7)
+    since ...")."""
+
+    def __init__(self, message: str, holder: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class SessionReadOnlyError(SessionError):
@@ -230,7 +235,9 @@ class SessionFileLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             if not _try_lock(fd):
                 os.close(fd)
-                raise SessionLockedError(self._held_message())
+                holder = self.holder()
+                raise SessionLockedError(f"This session is already open by {holder}. Close "
+                                         "it there first.", holder)
             # a holder that was releasing may have unlinked the file we opened: retry
             try:
                 same = os.path.samestat(os.fstat(fd), os.stat(self.path))
@@ -246,13 +253,13 @@ class SessionFileLock:
         os.lseek(self._fd, 0, os.SEEK_SET)
         os.write(self._fd, json.dumps(owner).encode("utf-8"))
 
-    def _held_message(self) -> str:
+    def holder(self) -> str:
+        """Who holds the lock, in words (as its holder wrote it into the lock file)."""
         try:
             o = json.loads(self.path.read_text(encoding="utf-8"))
-            who = f"{o['user']}@{o['host']} (pid {o['pid']}) since {o['since']}"
+            return f"{o['user']}@{o['host']} (pid {o['pid']}) since {o['since']}"
         except (OSError, ValueError, KeyError, TypeError):  # holder still writing it
-            who = "another PSG Lens window or program"
-        return f"This session is already open by {who}. Close it there first."
+            return "another PSG Lens window or program"
 
     def __del__(self) -> None:  # a session dropped without close() must not stay locked
         try:
@@ -390,15 +397,19 @@ def open_session_db(path: Path, study: StudyIdentity, n_epochs: int, epoch_sec: 
 
 
 def open_session_db_read_only(path: Path, study: StudyIdentity, n_epochs: int,
-                              epoch_sec: float) -> sqlite3.Connection:
+                              epoch_sec: float, *, live: bool = False) -> sqlite3.Connection:
     """Open an existing session for review only: nothing is written, not even the WAL's
-    index (``immutable``: the folder may not allow it), and no lock is taken."""
+    index (``immutable``: the folder may not allow it), and no lock is taken.
+
+    ``live``: another process is writing it (it holds the lock): read through the WAL,
+    never ``immutable``, so its commits are seen."""
     from urllib.parse import quote
 
     # a -wal file holds commits not yet in the main file: immutable would not see them,
     # so read it through the WAL (works where its -shm can be read) or say so
     wal = path.with_name(path.name + "-wal")
-    flags = "mode=ro" if wal.exists() and wal.stat().st_size else "mode=ro&immutable=1"
+    flags = "mode=ro" if live or (wal.exists() and wal.stat().st_size) else \
+        "mode=ro&immutable=1"
     try:
         db = sqlite3.connect(f"file:{quote(str(path))}?{flags}", uri=True,
                              check_same_thread=False)
