@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.core.signals.heart_rate import heart_rate
-from app.gui.trace_data import peak_decimate
 
 #: The events view's timebases (seconds): 2 and 5 minutes.
 TIMEBASES = (120.0, 300.0)
@@ -68,7 +67,7 @@ def event_rows(recording) -> list[EventRow]:
     if not any(r.kind == "hr" for r in rows):
         ecg = next((c for c in recording.channels if c.role == "ECG"), None)
         if ecg is not None:
-            rows.append(EventRow("hr", ecg.name, "HR (from ECG)", derived=True))
+            rows.append(EventRow("hr", ecg.name, "HR (ECG)", derived=True))
     return sorted(rows, key=lambda r: (_ORDER[r.kind], r.label))
 
 
@@ -90,7 +89,7 @@ def read_event_traces(recording, rows: list[EventRow], t0: float, t1: float, *,
             continue
         sig = recording.get_window(t0, t1, [row.channel])[row.channel]
         x = np.asarray(sig.data, np.float64)
-        pos, vals = peak_decimate(x, n_px)
+        pos, vals = ordered_peaks(x, n_px)
         times = t0 + pos / sig.sfreq
         if row.kind == "spo2":
             lo, hi = SPO2_RANGE
@@ -100,6 +99,30 @@ def read_event_traces(recording, rows: list[EventRow], t0: float, t1: float, *,
             y, scale = _auto(vals)
         out.append(EventTrace(row, times, y, scale))
     return out
+
+
+def ordered_peaks(y: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max per bin like the EEG's peak decimation, but each pair in the order the
+    two came and at their own sample positions: breathing is slow and smooth, and pairs
+    stacked at one x would draw it as a staircase."""
+    y = np.asarray(y, np.float64)
+    n = y.size
+    if n <= 2 * n_bins:
+        return np.arange(n, dtype=np.float64), y
+    k = n // n_bins
+    m = k * n_bins
+    block = y[:m].reshape(n_bins, k)
+    nan = np.isnan(block)
+    i_lo = np.argmin(np.where(nan, np.inf, block), axis=1)
+    i_hi = np.argmax(np.where(nan, -np.inf, block), axis=1)
+    first, second = np.minimum(i_lo, i_hi), np.maximum(i_lo, i_hi)
+    base = np.arange(n_bins) * k
+    idx = np.column_stack([base + first, base + second]).ravel()
+    vals = y[idx]
+    if m < n:  # the tail that does not fill a bin, as it is
+        idx = np.concatenate([idx, np.arange(m, n)])
+        vals = np.concatenate([vals, y[m:]])
+    return idx.astype(np.float64), vals
 
 
 def _auto(vals: np.ndarray) -> tuple[np.ndarray, str]:
@@ -120,8 +143,9 @@ def _heart_rate_trace(recording, row: EventRow, t0: float, t1: float) -> EventTr
     times = times + t0 - pad
     keep = (times >= t0) & (times < t1)
     times, bpm = times[keep], bpm[keep]
-    lo, hi = 40.0, 120.0
+    lo, hi = 50.0, 90.0  # a 40-bpm span at least, so a brady/tachycardia swing shows
     if bpm.size:
-        lo, hi = min(lo, float(bpm.min()) - 5), max(hi, float(bpm.max()) + 5)
+        mid = float(np.median(bpm))
+        lo, hi = min(mid - 20, float(bpm.min()) - 5), max(mid + 20, float(bpm.max()) + 5)
     y = (hi - bpm) / (hi - lo)
     return EventTrace(row, times, y, f"{lo:.0f}-{hi:.0f} bpm")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
 from app.core.scoring.stages import Stage
 from app.core.workspace import Emitter, Event
@@ -115,3 +116,40 @@ class EpochClockAxis(pg.AxisItem):
             text = fmt_clock(when, sec)
             out.append(text[:-3] if when is not None else text)
         return out
+
+
+class RowLabelAxis(pg.AxisItem):
+    """Row names on the left, elided in the middle to fit; hovering shows the full name."""
+
+    def __init__(self) -> None:
+        super().__init__("left")
+        self.full_labels: list[str] = []
+        self.setAcceptHoverEvents(True)
+
+    def set_rows(self, labels: list[str], scales: list[str], *, offset: float = 0.0
+                 ) -> None:
+        """Row ``i``'s name (and scale) at y = i + ``offset``."""
+        from PySide6.QtGui import QFontMetrics
+
+        self.full_labels = list(labels)
+        self.offset = offset
+        metrics = QFontMetrics(self.style.get("tickFont") or self.font())
+        # the fixed width, not width(): rows are set before the first layout
+        room = max(30, int(getattr(self, "fixedWidth", None) or self.width()) - 8)
+        ticks = []
+        for i, (label, scale) in enumerate(zip(labels, scales)):
+            tail = f"  {scale}" if scale else ""
+            fit = max(12, room - metrics.horizontalAdvance(tail))
+            ticks.append((i + offset, metrics.elidedText(label, Qt.ElideMiddle, fit) + tail))
+        self.setTicks([ticks, []])
+        self.shown = [t for _, t in ticks]
+
+    def label_at(self, y: float) -> str:
+        """The full name of the row at view coordinate ``y`` ("" between rows' ends)."""
+        row = int(round(y - getattr(self, "offset", 0.0)))
+        return self.full_labels[row] if 0 <= row < len(self.full_labels) else ""
+
+    def hoverMoveEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
+        view = self.linkedView()
+        if view is not None:
+            self.setToolTip(self.label_at(view.mapSceneToView(ev.scenePos()).y()))

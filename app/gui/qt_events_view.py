@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from app.core.scoring.events import Event, EventSource, EventType
 from app.core.workspace import Workspace
 from app.gui.event_traces import TIMEBASES, event_rows, read_event_traces
-from app.gui.qt_common import ClockAxis, Subscriber
+from app.gui.qt_common import ClockAxis, RowLabelAxis, Subscriber
 from app.gui.theme import Theme
 
 # one hue per family, so a glance tells respiratory from limb from arousal
@@ -97,7 +97,7 @@ class EventsView(QWidget, Subscriber):
         self.vb = _SelectBox(self)
         self.vb.invertY(True)
         self.axis = ClockAxis(workspace.clock, orientation="bottom")
-        self.left = pg.AxisItem("left")
+        self.left = RowLabelAxis()
         self.left.setWidth(140)
         self.plot = pg.PlotWidget(viewBox=self.vb, background=theme.background,
                                   axisItems={"bottom": self.axis, "left": self.left})
@@ -163,12 +163,11 @@ class EventsView(QWidget, Subscriber):
         self.vb.setRange(xRange=(t0, t1), yRange=(0, n), padding=0)
         traces = read_event_traces(ws.recording, self.rows, t0, t1,
                                    n_px=max(300, int(self.plot.width())))
-        ticks = []
         for i, (curve, tr) in enumerate(zip(self.curves, traces)):
             curve.setData(tr.x, i + 0.08 + 0.84 * tr.y)
-            ticks.append((i + 0.5, f"{tr.row.label}  {tr.scale}" if tr.scale != "auto"
-                          else tr.row.label))
-        self.left.setTicks([ticks, []])
+        self.left.set_rows([tr.row.label for tr in traces],
+                           [tr.scale if tr.scale not in ("auto", "flat") else ""
+                            for tr in traces], offset=0.5)
         self.title.setText(f"<b>Events</b> · {len(self.rows)} channels · drag on a row to "
                            "select, then Shift+O/C/X/H/S/A/L" if self.rows else
                            "<b>Events</b> · this study has no flow, effort, SpO2 or "

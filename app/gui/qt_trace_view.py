@@ -15,7 +15,14 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from app.core.signals.channels import SLOTS
 from app.core.workspace import Workspace
-from app.gui.qt_common import ClockAxis, SecondsAxis, Subscriber, chip, fmt_clock
+from app.gui.qt_common import (
+    ClockAxis,
+    RowLabelAxis,
+    SecondsAxis,
+    Subscriber,
+    chip,
+    fmt_clock,
+)
 from app.gui.theme import Theme
 from app.gui.trace_data import heat_rgba, peak_decimate, read_traces, scale_rows, trace_rows
 
@@ -26,40 +33,6 @@ GAIN_RANGE = (0.05, 20.0)
 def scale_text(uv: float) -> str:
     """A row's half-height in physical units: '50 µV', '1 mV'."""
     return f"{uv / 1000:.3g} mV" if uv >= 1000 else f"{uv:.3g} µV"
-
-
-class RowLabelAxis(pg.AxisItem):
-    """Row names on the left, elided in the middle to fit; hovering shows the full name."""
-
-    def __init__(self) -> None:
-        super().__init__("left")
-        self.full_labels: list[str] = []
-        self.setAcceptHoverEvents(True)
-
-    def set_rows(self, labels: list[str], scales: list[str]) -> None:
-        from PySide6.QtGui import QFontMetrics
-
-        self.full_labels = list(labels)
-        metrics = QFontMetrics(self.style.get("tickFont") or self.font())
-        # the fixed width, not width(): rows are set before the first layout
-        room = max(30, int(getattr(self, "fixedWidth", None) or self.width()) - 8)
-        ticks = []
-        for i, (label, scale) in enumerate(zip(labels, scales)):
-            tail = f"  {scale}" if scale else ""
-            fit = max(12, room - metrics.horizontalAdvance(tail))
-            ticks.append((i, metrics.elidedText(label, Qt.ElideMiddle, fit) + tail))
-        self.setTicks([ticks, []])
-        self.shown = [t for _, t in ticks]
-
-    def label_at(self, y: float) -> str:
-        """The full name of the row at view coordinate ``y`` ("" between rows' ends)."""
-        row = int(round(y))
-        return self.full_labels[row] if 0 <= row < len(self.full_labels) else ""
-
-    def hoverMoveEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
-        view = self.linkedView()
-        if view is not None:
-            self.setToolTip(self.label_at(view.mapSceneToView(ev.scenePos()).y()))
 
 
 class _TraceViewBox(pg.ViewBox):

@@ -65,3 +65,17 @@ def test_spo2_on_a_fixed_band_and_heart_rate_in_bpm(study):
 def test_a_study_without_event_channels_has_no_rows(tmp_path):
     path = write_edf(tmp_path / "eeg.edf", {"EEG C4-M1": (np.zeros(3000), 100.0)})
     assert event_rows(Recording.open(path)) == []
+
+
+def test_ordered_peaks_keep_every_extreme_in_time_order():
+    from app.gui.event_traces import ordered_peaks
+
+    t = np.arange(20000) / 32.0
+    y = np.sin(2 * np.pi * 0.25 * t)
+    y[5003] = 9.0  # a spike survives
+    pos, vals = ordered_peaks(y, 500)
+    assert np.all(np.diff(pos) > 0)  # no two points at one x: no staircase
+    assert vals.max() == 9.0 and np.isclose(vals.min(), y.min())
+    assert np.allclose(vals, y[pos.astype(int)])
+    short = ordered_peaks(y[:100], 500)
+    assert np.array_equal(short[1], y[:100])
