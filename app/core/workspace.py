@@ -35,6 +35,7 @@ import numpy as np
 from app.core.scoring.agreement import Agreement, agreement
 from app.core.scoring.event_review import EventReview
 from app.core.scoring.hypnogram import Hypnogram, Source
+from app.core.scoring.lights import LightsReview
 from app.core.scoring.session import ScoringSession
 from app.core.scoring.stages import Stage
 from app.core.signals.recording import Recording
@@ -91,7 +92,8 @@ class Events:
 
     NAMES = ("epoch", "stages", "model", "answers", "runs", "imported", "view",
              "channel_map", "explanation", "message", "saved", "scorer", "closed",
-             "scored_events")  # scored_events: ids, kind ("edit", "undo", ...), who
+             "scored_events",  # scored_events: ids, kind ("edit", "undo", ...), who
+             "lights")  # lights: lights (Lights)
 
     def __init__(self) -> None:
         for name in self.NAMES:
@@ -249,7 +251,7 @@ def _stored_gains(value: object) -> dict[str, float]:
     return out
 
 
-class Workspace(EventReview):
+class Workspace(LightsReview, EventReview):
     """One open study. Use :meth:`open`; close with :meth:`close`."""
 
     def __init__(self, recording: Recording, session: ScoringSession, *,

@@ -574,7 +574,8 @@ class Controller(QObject):
         return dict(study=study, anonymise=anonymise, model_hypnogram=ws.model,
                     model_info=info, scorers=[ws.scorer],
                     stage_colors=dict(self.settings.stage_colors),
-                    events=[e for _, e in ws.events_list])
+                    events=[e for _, e in ws.events_list],
+                    **ws.lights.statistics_kwargs())  # the recording period the tech set
 
     def write_report(self, path: str | Path, *, anonymise: bool = False) -> bool:
         from app.core.report import write_report

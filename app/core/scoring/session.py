@@ -38,7 +38,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +46,9 @@ from typing import Any
 
 import numpy as np
 
+from app.core.scoring.events import Event
 from app.core.scoring.hypnogram import Hypnogram, Source
-from app.core.scoring.session_events import EventEdit, SessionEventLog
+from app.core.scoring.session_events import EventEdit, SessionEventLog, changed_event
 from app.core.scoring.stages import SCORED_STAGES, Stage
 from app.core.scoring.study_identity import (
     SCHEMA_VERSION,
@@ -427,6 +428,34 @@ class ScoringSession(SessionEventLog):
                 r, k, ref in self._query(
                     "SELECT id, batch, who, at, epoch, old, new, reason, kind, ref "
                     "FROM edits WHERE id > ? ORDER BY id", (since_id,))]
+
+    # -- events changed together ------------------------------------------------------
+    def edit_events(self, *, add: Sequence[Event] = (),
+                    change: Mapping[int, Mapping[str, object]] | None = None,
+                    delete: Iterable[int] = (), reason: str = "", who: str | None = None,
+                    kind: str = "edit") -> list[int]:
+        """Add, change and delete events in one transaction and one undo step (lights
+        off moved and lights on added by one command are undone together). Every id must
+        exist and every event be valid, else an ``EventError`` and nothing is written.
+        Returns the ids touched, the new ones last.
+
+        Examples
+        --------
+        >>> session.edit_events(add=[Event(EventType.OTHER, 900.0, 0.0, text="Lights on")],
+        ...                     change={-1: {"onset": 60.0}})  # doctest: +SKIP
+        [-1, 4]
+        """
+        kind = self._kind(kind)
+        with self._mutex:
+            rows = [(int(i), self._checked(changed_event(self._existing(int(i)), f)))
+                    for i, f in (change or {}).items()]
+            for i in dict.fromkeys(int(i) for i in delete):
+                self._existing(i)  # an id that is gone is a sentence, before any write
+                rows.append((i, None))
+            fresh = [self._checked(ev) for ev in add]
+            first = self._next_event_id
+            rows += list(zip(range(first, first + len(fresh)), fresh, strict=True))
+            return self._write_events(rows, who or self.who, reason, kind)
 
     # -- model runs -------------------------------------------------------------------
     def add_model_run(self, bundle_id: str, render_spec_json: str,
