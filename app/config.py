@@ -76,6 +76,8 @@ class Settings:
     explain_method: str = "ig"  # README, Explanations: near-ablation faithfulness, ~6x faster
     answer_mode: str = ""       # chat models (SleepVLM): "" the card's, rationale or fast
     hypopnea_rule: str = "1A"   # AASM: 1A (3 % or arousal, recommended) or 1B (4 %)
+    eeg_uv_per_mm: float = 0.0  # paper sensitivity of EEG/EOG rows (0: as the gains say)
+    mm_per_s: float = 0.0       # paper timebase (0: the 30 s / 60 s / 5 min window)
     recent_files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list, compare=False, repr=False)
 
@@ -99,6 +101,8 @@ class Settings:
             "explain_method": lambda v: v in ("ablation", "occlusion", "ig", "rollout"),
             "answer_mode": lambda v: v in ("", "rationale", "fast"),
             "hypopnea_rule": lambda v: v in ("1A", "1B"),
+            "eeg_uv_per_mm": lambda v: isinstance(v, (int, float)) and 0 <= v <= 200,
+            "mm_per_s": lambda v: isinstance(v, (int, float)) and 0 <= v <= 100,
         }
         for name, ok in checks.items():
             if not ok(getattr(self, name)):

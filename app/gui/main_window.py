@@ -271,6 +271,8 @@ class MainWindow(QMainWindow):
                                            "pending": lambda: self.c.words_pending},
                                     on_detect=self.c.detect_events)
         self.study_view.set_heat_visible(self.heat_visible)
+        self.study_view.traces.set_paper_scale(self.c.settings.eeg_uv_per_mm,
+                                               self.c.settings.mm_per_s)
         self.stack.addWidget(self.study_view)
         self.stack.setCurrentWidget(self.study_view)
         self.study_status = StudyStatus(ws)
@@ -400,6 +402,9 @@ class MainWindow(QMainWindow):
             old = self.c.settings
             self.c.settings = dlg.result_settings()
             self.c.apply_settings()
+            if self.study_view is not None:
+                self.study_view.traces.set_paper_scale(self.c.settings.eeg_uv_per_mm,
+                                                       self.c.settings.mm_per_s)
             if (old.theme, old.stage_colors) != (self.c.settings.theme,
                                                  self.c.settings.stage_colors):
                 self.apply_theme()

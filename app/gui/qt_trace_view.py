@@ -36,12 +36,14 @@ def scale_text(uv: float) -> str:
 
 
 class _TraceViewBox(pg.ViewBox):
-    """No panning or zooming with the mouse; the wheel changes a row's gain."""
+    """No panning or zooming with the mouse; the wheel changes a row's gain; a left drag
+    measures a wave (duration and peak to peak)."""
 
-    def __init__(self, on_wheel) -> None:
+    def __init__(self, on_wheel, on_measure=None) -> None:
         super().__init__(enableMenu=False)
         self.setMouseEnabled(False, False)
         self._on_wheel = on_wheel
+        self._on_measure = on_measure
 
     def wheelEvent(self, ev, axis=None):  # noqa: N802 (Qt naming)
         pos = self.mapSceneToView(ev.scenePos())
@@ -49,7 +51,13 @@ class _TraceViewBox(pg.ViewBox):
         ev.accept()
 
     def mouseDragEvent(self, ev, axis=None):  # noqa: N802
-        ev.ignore()
+        if ev.button() != Qt.LeftButton or self._on_measure is None:
+            ev.ignore()
+            return
+        ev.accept()
+        a = self.mapSceneToView(ev.buttonDownScenePos())
+        b = self.mapSceneToView(ev.scenePos())
+        self._on_measure(a.x(), a.y(), b.x(), b.y(), ev.isFinish())
 
 
 class TraceView(QWidget, Subscriber):
@@ -63,7 +71,7 @@ class TraceView(QWidget, Subscriber):
         self.header = QLabel()
         self.header.setTextFormat(Qt.RichText)
         self.header.setContentsMargins(8, 4, 8, 2)
-        self.vb = _TraceViewBox(self._wheel)
+        self.vb = _TraceViewBox(self._wheel, self._measure_drag)
         self.vb.invertY(True)
         self.top_axis = ClockAxis(workspace.clock, orientation="top")
         self.left_axis = RowLabelAxis()
@@ -125,6 +133,15 @@ class TraceView(QWidget, Subscriber):
                      self.current_lines):
             item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.curves: list[pg.PlotCurveItem] = []
+        self.measure_line = pg.PlotCurveItem(pen=pg.mkPen(t.accent, width=1.5,
+                                                           style=Qt.DashLine))
+        self.measure_text = pg.TextItem(color=t.foreground, fill=pg.mkBrush(t.panel),
+                                        anchor=(0, 1))
+        for item in (self.measure_line, self.measure_text):
+            item.setZValue(10)
+            item.setVisible(False)
+            self.vb.addItem(item)
+        self.last_measurement = None
 
     def rebuild(self) -> None:
         """Rows, grid and ranges changed (mapping, window, context): redo them, redraw."""
@@ -139,6 +156,7 @@ class TraceView(QWidget, Subscriber):
                                  connect="finite")
             self.vb.addItem(c)
             self.curves.append(c)
+        self._apply_paper_scale()
         self._update_axis_labels()
         rel0, rel1 = self._rel_span()
         n = max(1, len(self.rows))
@@ -186,6 +204,8 @@ class TraceView(QWidget, Subscriber):
     def refresh(self) -> None:
         """Redraw the traces for the current epoch (the page-flip path)."""
         ws = self.ws
+        self.measure_line.setVisible(False)  # a measurement belongs to its page
+        self.measure_text.setVisible(False)
         t0, t1 = ws.visible_span()
         onset = ws.epoch * ws.epoch_sec
         self.traces = read_traces(ws.recording, self.rows, t0, t1, filters=ws.view.filters)
@@ -212,6 +232,8 @@ class TraceView(QWidget, Subscriber):
         if run is not None and run.hypnogram.stages[e] >= 0:
             p = float(run.hypnogram.probabilities[e].max())
             parts.append(f"Model: {chip(run.hypnogram.stages[e], colors)} ({p:.0%})")
+        if getattr(self, "rows", None):
+            parts.append(f"<span style='color:{self.theme.muted}'>{self.paper_text()}</span>")
         self.header.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(parts))
 
     def _heat_row_map(self, spec) -> list[int | None]:
@@ -262,6 +284,81 @@ class TraceView(QWidget, Subscriber):
         self.gains[:] = 1.0
         self.change_gain(1.0)
 
+    # -- paper scales ---------------------------------------------------------------------
+    def dpi(self) -> float:
+        screen = self.screen()
+        dpi = screen.physicalDotsPerInchY() if screen is not None else 0.0
+        return float(dpi) if dpi and dpi > 20 else 96.0
+
+    def set_paper_scale(self, uv_per_mm: float = 0.0, mm_per_s: float = 0.0) -> None:
+        """Show EEG and EOG at ``uv_per_mm`` and time at ``mm_per_s`` as on paper (7 or
+        10 uV/mm, 10 mm/s for a 30-s page); 0 leaves each as it is (gains, window)."""
+        self.paper = (max(0.0, float(uv_per_mm)), max(0.0, float(mm_per_s)))
+        self.rebuild()
+
+    def _apply_paper_scale(self) -> None:
+        from app.core.signals.measure import MM_PER_INCH, gain_for
+
+        uv_mm, mm_s = getattr(self, "paper", (0.0, 0.0))
+        n = max(1, len(self.rows))
+        row_px = max(1.0, self.plot.height() - 40) / n  # less the two time axes
+        if uv_mm:
+            for i, r in enumerate(self.rows):
+                if r.role in ("EEG", "EOG") and r.full_scale_uv:
+                    self.gains[i] = gain_for(uv_mm, r.full_scale_uv, row_px, self.dpi())
+        if mm_s:  # the window that makes the plot read mm_s
+            width_mm = max(1.0, self.plot.width() - 150) / self.dpi() * MM_PER_INCH
+            want = max(self.ws.epoch_sec, round(width_mm / mm_s))
+            if abs(want - self.ws.view.window_sec) >= 1.0:
+                self.ws.set_view(window_sec=float(want))  # rebuilds the view again
+
+    def paper_text(self) -> str:
+        """The scales shown now, in paper units (for the header)."""
+        from app.core.signals.measure import mm_per_second, uv_per_mm
+
+        rel0, rel1 = self._rel_span()
+        n = max(1, len(self.rows))
+        row_px = max(1.0, self.plot.height() - 40) / n
+        dpi = self.dpi()
+        width_px = max(1.0, self.plot.width() - 150)
+        parts = [f"{mm_per_second(rel1 - rel0, width_px, dpi):.1f} mm/s"]
+        eeg = next((i for i, r in enumerate(self.rows)
+                    if r.role == "EEG" and r.full_scale_uv), None)
+        if eeg is not None:
+            sens = uv_per_mm(self.rows[eeg].full_scale_uv, self.gains[eeg], row_px, dpi)
+            parts.append(f"EEG {sens:.1f} µV/mm")
+        return " · ".join(parts)
+
+    # -- measuring ----------------------------------------------------------------------
+    def _measure_drag(self, x0: float, y0: float, x1: float, y1: float, done: bool) -> None:
+        """Rubber band from the press to the pointer; on release, the measurement."""
+        self.measure_line.setData([x0, x1], [y0, y1])
+        self.measure_line.setVisible(True)
+        if done:
+            self.measure(x0, x1, int(round(y0)))
+
+    def measure(self, rel0: float, rel1: float, row: int):
+        """Measure ``row`` between two times (s from the epoch's onset): shown beside
+        the band and returned; outside the recording is a sentence, nothing else."""
+        from app.core.signals.measure import measure
+
+        if not 0 <= row < len(self.rows) or abs(rel1 - rel0) < 0.02:
+            self.measure_line.setVisible(False)
+            self.measure_text.setVisible(False)
+            return None
+        r = self.rows[row]
+        onset = self.ws.epoch * self.ws.epoch_sec
+        m = measure(self.ws.recording, r.source, onset + rel0, onset + rel1,
+                    highpass_hz=r.highpass_hz, lowpass_hz=r.lowpass_hz,
+                    filters=self.ws.view.filters)
+        unit = "µV" if r.full_scale_uv else r.unit
+        self.measure_text.setText(f"{m.duration_sec:.2f} s · {m.peak_to_peak_uv:.0f} {unit} "
+                                  "p-p")
+        self.measure_text.setPos(max(rel0, rel1), row - 0.45)
+        self.measure_text.setVisible(True)
+        self.last_measurement = m
+        return m
+
     def _wheel(self, y: float, delta: int, all_rows: bool) -> None:
         row = int(round(y))
         if not all_rows and not 0 <= row < len(self.rows):
@@ -271,6 +368,9 @@ class TraceView(QWidget, Subscriber):
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
         super().resizeEvent(ev)
+        if getattr(self, "rows", None) is not None and any(getattr(self, "paper", ())):
+            self._apply_paper_scale()  # paper units follow the screen's size
+            self._update_axis_labels()
         if getattr(self, "rows", None) is not None:
             rel0, rel1 = self._rel_span()
             self._build_grid(rel0, rel1, max(1, len(self.rows)))

@@ -82,6 +82,18 @@ class SettingsDialog(QDialog):
                               "(AASM recommended)", "1A")
         self.hypopnea.addItem("1B: 30 % drop with a 4 % desaturation", "1B")
         self.hypopnea.setCurrentIndex(max(0, self.hypopnea.findData(s.hypopnea_rule)))
+        self.sensitivity = QDoubleSpinBox()  # paper units: 0 keeps the screen's own scale
+        self.sensitivity.setRange(0.0, 200.0)
+        self.sensitivity.setDecimals(1)
+        self.sensitivity.setSpecialValueText("as the row gains say")
+        self.sensitivity.setSuffix(" µV/mm")
+        self.sensitivity.setValue(s.eeg_uv_per_mm)
+        self.timebase = QDoubleSpinBox()
+        self.timebase.setRange(0.0, 100.0)
+        self.timebase.setDecimals(1)
+        self.timebase.setSpecialValueText("the chosen window (30 s, 60 s, 5 min)")
+        self.timebase.setSuffix(" mm/s")
+        self.timebase.setValue(s.mm_per_s)
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.2, 0.99)
         self.threshold.setSingleStep(0.05)
@@ -111,6 +123,8 @@ class SettingsDialog(QDialog):
         form.addRow("Answer mode", self.mode)
         form.addRow("Heatmap method", self.method)
         form.addRow("Hypopnea rule (event detectors)", self.hypopnea)
+        form.addRow("EEG sensitivity (paper)", self.sensitivity)
+        form.addRow("Timebase (paper)", self.timebase)
         form.addRow("Low-confidence threshold", self.threshold)
         form.addRow("Auto-advance", self.advance)
         form.addRow("Theme", self.theme)
@@ -150,6 +164,8 @@ class SettingsDialog(QDialog):
             answer_mode=str(self.mode.currentData() or ""),
             explain_method=str(self.method.currentData() or "ig"),
             hypopnea_rule=str(self.hypopnea.currentData() or "1A"),
+            eeg_uv_per_mm=round(self.sensitivity.value(), 1),
+            mm_per_s=round(self.timebase.value(), 1),
             low_confidence=round(self.threshold.value(), 3),
             auto_advance=self.advance.isChecked(), theme=self.theme.currentText(),
             stage_colors=dict(self.colors), notes=[])
