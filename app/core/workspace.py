@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core.scoring.agreement import Agreement, agreement
+from app.core.scoring.consensus import SideBySide
 from app.core.scoring.event_review import EventReview
 from app.core.scoring.hypnogram import Hypnogram, Source
 from app.core.scoring.lights import LightsReview
@@ -251,7 +252,7 @@ def _stored_gains(value: object) -> dict[str, float]:
     return out
 
 
-class Workspace(LightsReview, EventReview):
+class Workspace(LightsReview, SideBySide, EventReview):
     """One open study. Use :meth:`open`; close with :meth:`close`."""
 
     def __init__(self, recording: Recording, session: ScoringSession, *,
