@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.synth.clinical import edf_annotations
 from app.core.synth.night import SynthStudy, synthesize
+from app.core.synth.planting import EventIndices
 
 EDF_STAGE_TEXT = ("Sleep stage W", "Sleep stage N1", "Sleep stage N2", "Sleep stage N3",
                   "Sleep stage R")
@@ -19,7 +21,9 @@ def write_edf(study: SynthStudy, path: str | Path) -> Path:
     Each signal gets a symmetric physical range just wider than its data (so the 16-bit
     quantisation step is max|x| / 32767), units 'uV' ('%' for SpO2), and the annotation
     channel holds "Lights off", one "Sleep stage ..." per bout (AASM names, W/N1/N2/N3/R;
-    unscored epochs as "Sleep stage ?") and "Lights on".
+    unscored epochs as "Sleep stage ?"), the planted clinical events of ``study.truth``
+    ("Obstructive Apnea", "SpO2 desaturation", "Arousal", "Limb Movement (Left)", ...:
+    :func:`app.core.synth.clinical.edf_annotations`) and "Lights on".
 
     Examples
     --------
@@ -51,6 +55,8 @@ def write_edf(study: SynthStudy, path: str | Path) -> Path:
     annotations = [edfio.EdfAnnotation(0.0, None, "Lights off")]
     annotations += [edfio.EdfAnnotation(float(a * ep), float((b - a) * ep),
                                         text[int(study.stages[a])]) for a, b in zip(starts, ends)]
+    annotations += [edfio.EdfAnnotation(float(on), None if d is None else float(d), text)
+                    for on, d, text in edf_annotations(study.truth)]
     annotations.append(edfio.EdfAnnotation(float(study.stages.size * ep), None, "Lights on"))
     subj = study.subject
     birth = _dt.date(study.start_time.year - subj["age"], 1, 1)
@@ -72,10 +78,11 @@ def write_edf(study: SynthStudy, path: str | Path) -> Path:
 
 def make_study_file(path: str | Path, *, hours: float = 8, seed: int = 0, montage: str = "aasm",
                     stages: np.ndarray | None = None, sfreq: float = 256.0,
-                    varied: bool = False) -> SynthStudy:
+                    varied: bool = False, indices: EventIndices | None = None) -> SynthStudy:
     """Synthesize a night and write it to ``path`` as EDF+; returns the study.
 
-    ``stages`` overrides ``hours`` when given.
+    ``stages`` overrides ``hours`` when given; ``indices`` plants clinical events (see
+    :func:`app.core.synth.synthesize`).
 
     Examples
     --------
@@ -85,6 +92,6 @@ def make_study_file(path: str | Path, *, hours: float = 8, seed: int = 0, montag
     12
     """
     study = synthesize(stages, hours=None if stages is not None else hours, seed=seed,
-                       sfreq=sfreq, montage=montage, varied=varied)
+                       sfreq=sfreq, montage=montage, varied=varied, indices=indices)
     write_edf(study, path)
     return study

@@ -26,6 +26,7 @@ from app.core.synth.acquisition import (
     reference_mix,
 )
 from app.core.synth.body import ecg_signal, resp_signal
+from app.core.synth.clinical import ClinicalNight
 from app.core.synth.events import PlantedEvent, plant_all, wave
 from app.core.synth.montages import ChannelRecipe, recipes
 from app.core.synth.noise import (
@@ -46,6 +47,7 @@ from app.core.synth.physiology import (
     STAGE_RMS,
     draw_subject,
 )
+from app.core.synth.planting import EventIndices, SynthEventError
 
 f32 = np.float32
 # Background: an electrode's own part, its region's and the part every electrode shares
@@ -82,6 +84,8 @@ class SynthStudy:
     epoch_sec: float = 30.0
     montage: str = "aasm"
     acquisition: dict = dataclasses.field(default_factory=dict)
+    # planted clinical events (app.core.scoring.events.Event): apneas, arousals, LMs...
+    truth: list = dataclasses.field(default_factory=list)
 
     @property
     def n_epochs(self) -> int:
@@ -198,6 +202,7 @@ def synthesize(
     montage: str | tuple[ChannelRecipe, ...] = "aasm",
     epoch_sec: float = 30.0,
     varied: bool = False,
+    indices: EventIndices | None = None,
 ) -> SynthStudy:
     """Generate a labelled synthetic PSG driven by a hypnogram.
 
@@ -224,6 +229,13 @@ def synthesize(
         Draw the person and the lab from real-world spread (age 18-85, no-alpha people,
         gains 0.5-2x, 50-512 Hz, analog filters, inverted leads, sweat, ECG in the EEG,
         line noise); False gives the clean, typical night.
+    indices : EventIndices, optional
+        Clinical events to plant, per hour of sleep (respiratory events, PLMs,
+        spontaneous arousals: :mod:`app.core.synth.clinical`); they come with channels
+        the montage lacks (flow, nasal pressure, effort, SpO2, position, legs) and are
+        listed in ``study.truth``. Their random numbers are their own: without them
+        (None or all zero) the night is byte-identical to one made before they existed,
+        and with them the rest of the night is that same night.
 
     Returns
     -------
@@ -236,6 +248,9 @@ def synthesize(
     ((7, 18000), dtype('float32'))
     """
     given, n_ep = check_inputs(stages, hours, seed, sfreq, montage, epoch_sec)
+    if indices is not None and not isinstance(indices, EventIndices):
+        raise SynthEventError(f"indices must be EventIndices (events per hour of sleep), "
+                              f"not {type(indices).__name__}.")
     recs = recipes(montage) if isinstance(montage, str) else tuple(montage)
     rng = np.random.Generator(np.random.SFC64(int(seed)))  # SFC64: ~2x faster normals
     subj = draw_subject(rng, int(seed), varied=varied)
@@ -246,13 +261,18 @@ def synthesize(
         from app.core.scoring.priors import sample_night
 
         given = sample_night(n_ep, rng)
+    clinical = ClinicalNight(indices, given, float(sfreq), float(epoch_sec), subj, int(seed),
+                             recs) if indices is not None and indices.any else None
     night = _Night(rng, np.where(given < 0, 0, given), float(sfreq), float(epoch_sec), subj,
-                   recs, acq)
+                   recs, acq, clinical)
     channels = [night.channel(r) for r in recs]
+    if clinical is not None:
+        channels += clinical.extra_channels(night, acq)
     return SynthStudy(channels=channels, stages=given.copy(), events=night.events(),
                       subject=subj, start_time=start, epoch_sec=float(epoch_sec),
                       montage=montage if isinstance(montage, str) else "custom",
-                      acquisition=acq.describe())
+                      acquisition=acq.describe(),
+                      truth=clinical.truth([c.name for c in channels]) if clinical else [])
 
 
 class _Night:
@@ -260,9 +280,10 @@ class _Night:
 
     def __init__(self, rng: np.random.Generator, st: np.ndarray, sfreq: float,
                  epoch_sec: float, subj: dict, recs: tuple[ChannelRecipe, ...],
-                 acq: Acquisition) -> None:
+                 acq: Acquisition, clinical: ClinicalNight | None = None) -> None:
         self.rng, self.st, self.sfreq, self.subj, self.recs, self.acq = (
             rng, st, sfreq, subj, recs, acq)
+        self.clinical = clinical
         n_ep = st.size
         self.e = e = int(round(sfreq * epoch_sec))
         self.xfade, self.n, self.ramp = int(2 * sfreq), e * n_ep, int(sfreq)
@@ -351,6 +372,8 @@ class _Night:
             x = self._chin_site()
         else:
             x = self._scalp(name)
+        if self.clinical is not None:
+            self.clinical.cortex(name, x)
         idx = self.electrode_names.index(name) if name in self.electrode_names else -1
         for kind, assigned in (("pop", self._pops), ("sweat", self._sweat)):
             starts, _, _, waves = self.planted[kind]
@@ -436,10 +459,12 @@ class _Night:
         if r.plus == "ECG":
             return self.ecg * f32(rng.uniform(0.8, 1.2))
         if r.plus in ("Airflow", "Thorax", "Abdomen"):
-            return resp_signal(rng, r.plus, st, e, self.ramp, self.resp_sin, self.resp_cos)
+            x = resp_signal(rng, r.plus, st, e, self.ramp, self.resp_sin, self.resp_cos)
+            return self.clinical.breathing(r.plus, x) if self.clinical else x
         if r.plus == "SpO2":  # percent: slow drift, slightly lower in REM
             level = self.subj["spo2"] - 0.5 * (st == 4) + rng.normal(0, 0.3, st.size)
-            return np.minimum(slow_envelope(level, e), f32(100.0))
+            x = np.minimum(slow_envelope(level, e), f32(100.0))
+            return self.clinical.spo2(x) if self.clinical else x
         if r.plus == "Temp":  # core temperature falls through the night (~0.5 degC)
             return slow_envelope(37.1 - 0.5 * np.sin(np.pi * np.arange(st.size) / st.size), e)
         if r.plus == "Marker":
@@ -448,10 +473,18 @@ class _Night:
             x = shaped_noise(rng, np.ones((st.size, 1)), self.emg_shape, e, self.xfade)
             side = self.planted["leg_movement"]  # one leg per movement: LAT even epochs
             mine = side[2] % 2 == (0 if r.plus == "LAT" else 1)
-            x *= f32(rng.uniform(1.5, 3.0)) + scatter(self.n, side[0][mine], side[3][mine]) \
-                + f32(0.5) * self.trace("movement")
+            rest = f32(rng.uniform(1.5, 3.0))
+            if self._planted_legs:  # the legs then carry the ground truth only
+                x *= rest + self.clinical.leg(r.plus)
+            else:
+                x *= rest + scatter(self.n, side[0][mine], side[3][mine]) \
+                    + f32(0.5) * self.trace("movement")
             return x
         raise ValueError(f"No synthetic signal for {r.plus!r} (channel {r.label!r}).")
+
+    @property
+    def _planted_legs(self) -> bool:
+        return self.clinical is not None and self.clinical.has_legs
 
     def channel(self, r: ChannelRecipe) -> SynthChannel:
         if r.kind in ("eeg", "eog") or (r.kind == "emg" and r.plus in el.CHIN_SITES):
@@ -493,6 +526,8 @@ class _Night:
         legs = [r.label for r in self.recs if r.plus in ("LAT", "RAT")]
         out = []
         for kind, (starts, dur, ep, _) in self.planted.items():
+            if kind == "leg_movement" and self._planted_legs:
+                continue  # not in the signal: the legs show the planted LMs instead
             for j in range(ep.size):
                 if kind in ("pop", "sweat"):
                     ch = self._carrier(kind, j)
