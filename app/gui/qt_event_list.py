@@ -64,6 +64,12 @@ class EventList(QWidget, Subscriber):
         self.detect.setEnabled(on_detect is not None)
         if on_detect is not None:
             self.detect.clicked.connect(on_detect)
+        self.note_btn = QPushButton("Add note…")
+        self.note_btn.setToolTip("An annotation at the current epoch (kept in the session, "
+                                 "never written into the study file)")
+        self.note_btn.clicked.connect(lambda: self.add_note())
+        self.edit_btn = QPushButton("Edit text…")
+        self.edit_btn.clicked.connect(lambda: self.edit_text())
         self.accept_btn = QPushButton("Accept")
         self.reject_btn = QPushButton("Reject")
         self.accept_all = QPushButton("Accept all shown…")
@@ -76,8 +82,8 @@ class EventList(QWidget, Subscriber):
         top.addWidget(self.kind)
         top.addWidget(self.search, 1)
         buttons = QHBoxLayout()
-        for b in (self.detect, self.accept_btn, self.reject_btn, self.accept_all,
-                  self.reject_all):
+        for b in (self.detect, self.note_btn, self.edit_btn, self.accept_btn,
+                  self.reject_btn, self.accept_all, self.reject_all):
             b.setFocusPolicy(Qt.NoFocus)
             buttons.addWidget(b)
         lay = QVBoxLayout(self)
@@ -159,6 +165,38 @@ class EventList(QWidget, Subscriber):
                 self.ws.set_epoch(e)
                 return row_ev[1]
         return None
+
+    # -- annotations ----------------------------------------------------------------------
+    def add_note(self, text: str | None = None) -> int | None:
+        """An annotation (type "other" with its text) at the current epoch's onset."""
+        if text is None:
+            from PySide6.QtWidgets import QInputDialog
+
+            text, ok = QInputDialog.getText(self, "Add a note", "Note at this epoch:")
+            if not ok:
+                return None
+        text = text.strip()
+        if not text:
+            return None
+        onset = self.ws.epoch * self.ws.epoch_sec
+        return self.ws.add_event(Event(EventType.OTHER, onset, 0.0, (),
+                                       EventSource.TECHNICIAN, self.ws.scorer, text=text))
+
+    def edit_text(self, text: str | None = None) -> bool:
+        """Change the text of the selected event (a study annotation's edited copy is
+        yours; the study file is never written)."""
+        ids = self.selected_ids()
+        if len(ids) != 1:
+            return False
+        ev = self.ws.scored_events[ids[0]]
+        if text is None:
+            from PySide6.QtWidgets import QInputDialog
+
+            text, ok = QInputDialog.getText(self, "Edit the text", "Text:", text=ev.text)
+            if not ok:
+                return False
+        self.ws.change_event(ids[0], text=text.strip())
+        return True
 
     # -- review -------------------------------------------------------------------------
     def review(self, ids: list[int], accept: bool) -> int:

@@ -195,3 +195,20 @@ def test_import_events_from_the_window_never_touches_stages(window, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("onset_sec,duration_sec,type\n10,-5,hypopnea\n")
     assert window.c.import_events(bad) is None and "negative" in errors[0]
+
+
+def test_notes_and_study_annotations_are_edited_in_the_session_only(window):
+    ws = window.c.workspace
+    study_file = ws.path.read_bytes()
+    lst = window.study_view.event_list
+    ws.set_epoch(4)
+    note = lst.add_note("Patient asked for water")
+    ev = ws.scored_events[note]
+    assert ev.type == EventType.OTHER and ev.onset == 120.0 and ev.text.startswith("Patient")
+    lst.search.setText("Lights off")  # the synthetic study's own EDF+ annotation
+    assert lst.table.rowCount() == 1
+    lst.table.selectRow(0)
+    assert lst.edit_text("Lights off (late: 23:10)")
+    edited = [e for _, e in ws.events_list if e.text.startswith("Lights off (late")]
+    assert edited and edited[0].source == EventSource.TECHNICIAN
+    assert ws.path.read_bytes() == study_file  # the study file itself never changes
