@@ -2,7 +2,9 @@
 
 It holds the recording, its scoring session, the current epoch and view, the model runs,
 imported scorers' hypnograms, the scored events (apneas, arousals, ...; see
-:mod:`app.core.scoring.event_review`) and the current explanation, and emits plain callback
+:mod:`app.core.scoring.event_review`), lights off and on (:mod:`app.core.scoring.lights`),
+the montage shown (:mod:`app.core.signals.montage_view`), every scoring side by side
+(:mod:`app.core.scoring.consensus`) and the current explanation, and emits plain callback
 events (``ws.events.epoch.connect(callback)``; the callback gets an :class:`Event`).
 Widgets receive a Workspace and subscribe; nothing here knows a widget exists.
 
@@ -39,6 +41,7 @@ from app.core.scoring.hypnogram import Hypnogram, Source
 from app.core.scoring.lights import LightsReview
 from app.core.scoring.session import ScoringSession
 from app.core.scoring.stages import Stage
+from app.core.signals.montage_view import MontageView
 from app.core.signals.recording import Recording
 from app.core.signals.render_spec import RenderSpec
 from app.errors import FormatError, PSGLensError, SpecError
@@ -94,7 +97,7 @@ class Events:
     NAMES = ("epoch", "stages", "model", "answers", "runs", "imported", "view",
              "channel_map", "explanation", "message", "saved", "scorer", "closed",
              "scored_events",  # scored_events: ids, kind ("edit", "undo", ...), who
-             "lights")  # lights: lights (Lights)
+             "lights", "montage")  # lights: lights (Lights); montage: montage (Montage)
 
     def __init__(self) -> None:
         for name in self.NAMES:
@@ -252,7 +255,7 @@ def _stored_gains(value: object) -> dict[str, float]:
     return out
 
 
-class Workspace(LightsReview, SideBySide, EventReview):
+class Workspace(LightsReview, MontageView, SideBySide, EventReview):
     """One open study. Use :meth:`open`; close with :meth:`close`."""
 
     def __init__(self, recording: Recording, session: ScoringSession, *,

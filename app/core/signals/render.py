@@ -107,13 +107,30 @@ def layout(spec: RenderSpec) -> Layout:
 
 
 # -- signal processing ----------------------------------------------------------------
+def usable_filters(highpass_hz: float | None, lowpass_hz: float | None, sfreq: float
+                   ) -> tuple[float | None, float | None]:
+    """The filter edges a channel sampled at ``sfreq`` can apply: none at or above 0.9 x
+    Nyquist (a 100-Hz low-pass on a 200-Hz chin is no low-pass). The renderer, the trace
+    view's montage rows and the montage-versus-spec comparison all use this one rule.
+
+    Examples
+    --------
+    >>> usable_filters(10.0, 100.0, 256.0), usable_filters(10.0, 100.0, 200.0)
+    ((10.0, 100.0), (10.0, None))
+    >>> usable_filters(10.0, 100.0, 1.0)
+    (None, None)
+    """
+    edge = 0.9 * sfreq / 2
+    return (highpass_hz if highpass_hz and highpass_hz < edge else None,
+            lowpass_hz if lowpass_hz and lowpass_hz < edge else None)
+
+
 @lru_cache(maxsize=64)
 def _gain(sfreq: float, n: int, hp: float | None, lp: float | None, notch: float | None
           ) -> np.ndarray | None:
     """|H(f)|^2 of the AASM Butterworth filters on the rfft grid of n samples."""
     nyq = sfreq / 2
-    hp = hp if hp and hp < nyq * 0.9 else None
-    lp = lp if lp and lp < nyq * 0.9 else None  # EMG 100 Hz needs > 222 Hz sampling
+    hp, lp = usable_filters(hp, lp, sfreq)  # EMG 100 Hz needs > 222 Hz sampling
     sos = []
     if hp and lp:
         sos.append(sps.butter(2, [hp, lp], "bandpass", fs=sfreq, output="sos"))
