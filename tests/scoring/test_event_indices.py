@@ -86,12 +86,10 @@ def test_a_plm_and_an_arousal_less_than_half_a_second_apart_are_associated():
     assert not ix.notes
 
 
-def test_movements_never_marked_as_a_series_are_said_to_count_for_no_plmi():
+def test_movements_never_marked_as_a_series_form_one_by_the_rules():
     lms = [_ev(T.LIMB_MOVEMENT, 100 + 25 * k, 2) for k in range(5)]
-    ix = event_indices(lms, _hyp("2" * 120)).scored
-    assert ix.overall["plmi"].count == 0
-    assert any(n.startswith("5 limb movement(s), none marked as part of a PLM series") for n in
-               ix.notes)
+    assert event_indices(lms, _hyp("2" * 120)).scored.overall["plmi"].count == 5
+    assert event_indices(lms[:3], _hyp("2" * 120)).scored.overall["plmi"].count == 0
 
 
 def test_by_position_splits_sleep_time_and_events_into_supine_and_not():
@@ -151,3 +149,21 @@ def test_every_index_has_a_definition_and_the_table_serialises():
     assert set(d["scored"]["overall"]) == set(DEFINITIONS)
     assert d["scored"]["overall"]["ahi"] == {"count": 1, "hours": 1.0, "per_hour": 1.0}
     assert all(defn.text.endswith(".") for defn in DEFINITIONS.values())
+
+
+def test_scored_limb_movements_make_plm_series_by_the_aasm_rules():
+    # a lab's annotations: movements on both legs, no PLM typed; 5 movements 25 s apart
+    # (each marked on the left and the right leg) are one series of 5, counted once
+    from app.core.scoring.event_indices import event_indices
+    from app.core.scoring.events import Event, EventSource, EventType
+    from app.core.scoring.hypnogram import Hypnogram
+
+    lms = []
+    for k in range(5):
+        for side, lag in (("Left", 0.0), ("Right", 0.3)):
+            lms.append(Event(EventType.LIMB_MOVEMENT, 600 + 25 * k + lag, 1.5, (),
+                             EventSource.STUDY, detail={"name": f"Limb Movement ({side})"}))
+    lms.append(Event(EventType.LIMB_MOVEMENT, 2000.0, 1.5, (), EventSource.STUDY))  # alone
+    hyp = Hypnogram([2] * 120)  # an hour of N2
+    table = event_indices(lms, hyp).scored
+    assert table.overall["plmi"].count == 5 and table.overall["plmi"].value == 5.0

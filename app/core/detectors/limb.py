@@ -27,22 +27,22 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from scipy import ndimage, signal
 
 from app.core.detectors.reading import body_sources, confidence, map_chunks, missing, runs
-from app.core.scoring.events import Event, EventSource, EventType, sort_events
+from app.core.scoring.events import Event, EventSource, EventType
+from app.core.scoring.limb_series import (  # noqa: F401 (re-exported: the series rules)
+    BILATERAL_SEC,
+    merge_bilateral,
+    plm_series,
+)
 from app.core.signals.channels import Source
 from app.core.signals.recording import Recording
 
 ENV_RATE = 20.0
 ONSET_UV, END_UV, END_SEC = 8.0, 2.0, 0.5
 MIN_SEC, MAX_SEC = 0.5, 10.0
-BILATERAL_SEC = 5.0
-PLM_MIN_COUNT, PLM_INTERVAL = 4, (5.0, 90.0)
-RESPIRATORY_MARGIN_SEC = 0.5
 REST_SEC = 60.0
 MIN_RATE = 25.0          # Hz: a 10-Hz high-pass needs room under Nyquist
 LEG_ROLES = ("leg_left", "leg_right", "leg")
@@ -127,57 +127,3 @@ def movements(env: np.ndarray, rate: float, *, channel: str = "", side: str = ""
     return out
 
 
-def merge_bilateral(lms: Sequence[Event]) -> list[Event]:
-    """One movement for movements on two legs whose onsets are under 5 s apart."""
-    out: list[Event] = []
-    for e in sort_events(lms):
-        prev = out[-1] if out else None
-        if prev is not None and e.onset - prev.onset < BILATERAL_SEC \
-                and e.detail.get("side") != prev.detail.get("side"):
-            end = max(prev.end, e.end)
-            out[-1] = prev.replace(
-                duration=end - prev.onset, channels=tuple(dict.fromkeys(prev.channels + e.channels)),
-                confidence=max(prev.confidence or 0, e.confidence or 0),
-                detail={**prev.detail, "side": "both",
-                        "peak_above_rest_uv": max(prev.detail.get("peak_above_rest_uv", 0),
-                                                  e.detail.get("peak_above_rest_uv", 0))})
-        else:
-            out.append(e)
-    return out
-
-
-def plm_series(lms: Sequence[Event], respiratory: Sequence[Event] = ()) -> list[Event]:
-    """The movements, those in a PLM series re-typed ``PLM`` (with their series number).
-
-    ``respiratory`` events (apneas, hypopneas, RERAs) exclude the movements within 0.5 s
-    of them from any series.
-    """
-    resp = sorted((r.onset - RESPIRATORY_MARGIN_SEC, r.end + RESPIRATORY_MARGIN_SEC)
-                  for r in respiratory if r.type.is_respiratory)
-    out, candidates = [], []
-    for e in sort_events(lms):
-        if any(e.overlaps(span) for span in resp):
-            out.append(e.replace(type=EventType.LIMB_MOVEMENT,
-                                 detail={**e.detail, "respiratory": True}))
-        else:
-            candidates.append(e)
-    series, current = 0, []
-
-    def close() -> None:
-        nonlocal series
-        if len(current) >= PLM_MIN_COUNT:
-            series += 1
-            for k, e in enumerate(current):
-                gap = None if k == 0 else round(e.onset - current[k - 1].onset, 1)
-                out.append(e.replace(type=EventType.PLM, detail={
-                    **e.detail, "series": series, "in_series": k + 1, "interval_s": gap}))
-        else:
-            out.extend(e.replace(type=EventType.LIMB_MOVEMENT) for e in current)
-        current.clear()
-
-    for e in candidates:
-        if current and not PLM_INTERVAL[0] <= e.onset - current[-1].onset <= PLM_INTERVAL[1]:
-            close()
-        current.append(e)
-    close()
-    return sort_events(out)

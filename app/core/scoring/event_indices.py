@@ -38,6 +38,7 @@ import numpy as np
 
 from app.core.scoring.events import Event, EventSource, EventType
 from app.core.scoring.hypnogram import Hypnogram
+from app.core.scoring.limb_series import with_plm_series
 from app.core.scoring.stages import Stage
 
 SCORED_SOURCES = (EventSource.TECHNICIAN, EventSource.IMPORTED, EventSource.STUDY)
@@ -189,8 +190,9 @@ def event_indices(events: Sequence[Event], hypnogram: Hypnogram, *,
     """
     if position is None:
         position = position_from_events(e for e in events if e.source in SCORED_SOURCES)
-    scored = index_table([e for e in events if e.source in SCORED_SOURCES], hypnogram,
-                         position=position, source="scored")
+    # a lab's or a technician's limb movements make PLM series by the AASM rules
+    scored = index_table(with_plm_series([e for e in events if e.source in SCORED_SOURCES]),
+                         hypnogram, position=position, source="scored")
     det_events = [e for e in events if e.source is EventSource.DETECTOR]
     want = bool(det_events) if detector is None else detector
     det = index_table(det_events, hypnogram, position=position, source="detector") \
@@ -240,10 +242,6 @@ def index_table(events: Sequence[Event], hypnogram: Hypnogram, *,
     if no_drop:
         notes.append(f"{no_drop} desaturation(s) carry no drop, so they are counted in "
                      "neither ODI3 nor ODI4.")
-    n_lm = sum(e.type is EventType.LIMB_MOVEMENT for e in events)
-    if n_lm and not any(e.type is EventType.PLM for e in events):
-        notes.append(f"{n_lm} limb movement(s), none marked as part of a PLM series: the "
-                     "PLMI counts only movements scored as PLMs.")
     if not asleep_ep.any():
         notes.append("The hypnogram has no sleep epoch: indices per hour of sleep are "
                      "undefined; score the sleep first.")
