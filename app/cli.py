@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from app import __version__
 from app.errors import PSGLensError
 
-COMMANDS = ("info", "check", "render", "synth", "convert", "stats", "events", "agree", "report",
-            "score", "model", "explain", "gui", "demo")
+COMMANDS = ("info", "check", "render", "synth", "convert", "stats", "events", "annotations",
+            "spectrogram", "agree", "report", "score", "model", "explain", "gui", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
