@@ -33,6 +33,8 @@ KEYMAP: tuple[Binding, ...] = (
     Binding("accept", "Accept the model's stage", ("Return", "Num+Enter", "Space"), "Scoring"),
     Binding("accept_unscored", "Accept the model for every unscored epoch",
             ("Ctrl+Shift+A",), "Scoring"),
+    Binding("lights_off", "Lights off at this epoch", ("Ctrl+L",), "Scoring"),
+    Binding("lights_on", "Lights on after this epoch", ("Ctrl+Shift+L",), "Scoring"),
     Binding("undo", "Undo", ("Ctrl+Z",), "Scoring"),
     Binding("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Scoring"),
     # events (the events view: drag on a row to select, then a key; Shift+letter, as Alt+

@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
             "artifact": lambda: ws("mark_artifact"), "accept": lambda: ws("accept_model"),
             "accept_unscored": self.accept_unscored,
             "undo": lambda: ws("undo"), "redo": lambda: ws("redo"),
+            "lights_off": self.lights_off, "lights_on": self.lights_on,
             "next": lambda: ws("step", 1), "prev": lambda: ws("step", -1),
             "page_next": lambda: ws("page", 1), "page_prev": lambda: ws("page", -1),
             "jump_next": lambda: ws("step", 10), "jump_prev": lambda: ws("step", -10),
@@ -357,6 +358,20 @@ class MainWindow(QMainWindow):
         box.exec()
         if box.clickedButton() is go:
             self._ws("accept_model_unscored")
+
+    def lights_off(self) -> None:
+        """Ctrl+L: the recording period starts at the current epoch (statistics, report)."""
+        ws = self.c.workspace
+        if ws is not None and self._ws("set_lights", off_epoch=ws.epoch) is not None:
+            self.statusBar().showMessage(f"Lights off at epoch {ws.epoch + 1}; the "
+                                         "statistics and the report start there.", 6000)
+
+    def lights_on(self) -> None:
+        """Ctrl+Shift+L: the recording period ends after the current epoch."""
+        ws = self.c.workspace
+        if ws is not None and self._ws("set_lights", on_epoch=ws.epoch + 1) is not None:
+            self.statusBar().showMessage(f"Lights on after epoch {ws.epoch + 1}; the "
+                                         "statistics and the report end there.", 6000)
 
     def import_events_dialog(self) -> None:
         if self.c.workspace is None:

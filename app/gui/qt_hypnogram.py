@@ -130,6 +130,9 @@ class HypnogramView(QWidget, Subscriber):
         self._subscribe(workspace.events.stages, lambda ev: self._update_tech())
         self._subscribe(workspace.events.model, lambda ev: self._update_model())
         self._subscribe(workspace.events.runs, lambda ev: self._update_model())
+        lights = getattr(workspace.events, "lights", None)
+        if lights is not None:
+            self._subscribe(lights, lambda ev: self._update_lights())
         self.refresh()
 
     def _build_items(self) -> None:
@@ -155,6 +158,14 @@ class HypnogramView(QWidget, Subscriber):
         self.window_region = pg.LinearRegionItem((0, 1), movable=False, brush=pg.mkBrush(accent),
                                                  pen=pg.mkPen(None))
         self.cursor = pg.InfiniteLine(0.5, angle=90, pen=pg.mkPen(t.accent, width=2))
+        # lights off / on: dashed lines with a label; outside them the night is dimmed
+        self.lights_lines = [pg.InfiniteLine(0, angle=90, label=text, labelOpts={
+            "position": 0.05, "color": t.muted}, pen=pg.mkPen(t.foreground, width=1,
+                                                             style=Qt.DashLine))
+            for text in ("lights off", "lights on")]
+        for line in self.lights_lines:
+            line.setVisible(False)
+            self.vb.addItem(line)
         for item in (self.unscored, self.window_region, self.density, self.model_line,
                      self.tech_line, *self.stage_segments.values(), self.artifact,
                      self.low_marks, self.dis_marks, self.cursor):
@@ -172,6 +183,15 @@ class HypnogramView(QWidget, Subscriber):
         self._update_tech()
         self._update_model()
         self._update_cursor()
+        self._update_lights()
+
+    def _update_lights(self) -> None:
+        lights = getattr(self.ws, "lights", None)
+        marks = (None, None) if lights is None else (lights.off_epoch, lights.on_epoch)
+        for line, epoch in zip(self.lights_lines, marks):
+            line.setVisible(epoch is not None)
+            if epoch is not None:
+                line.setValue(float(epoch))
 
     def _update_tech(self) -> None:
         stages = self.ws.technician.stages
