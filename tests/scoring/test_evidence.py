@@ -3,18 +3,21 @@
 Two kinds of truth: signals built here (a slow-wave train of known length, a spindle at
 a known second, a K-complex of known shape), and a synthetic night whose planted
 spindles, K-complexes, slow-wave trains and alpha bursts are listed by the synthesiser
-(``SynthStudy.events``). Tolerances, measured on seeds 3-6 when the rules were set:
+(``SynthStudy.events``). The night here is seed 3; the tolerances leave room for what
+seeds 3-6 measured when the rules were set:
 
-- spindles (C4-M1, N2 epochs, matched by overlap): recall and precision >= 0.85; the
-  count per epoch within 1 of the planted count in >= 85 % of N2 epochs (planted
-  spindles that overlap are one burst to any detector);
+- spindles (C4-M1, N2 epochs, matched by overlap): recall and precision >= 0.85
+  (measured 0.90-1.00 and 0.88-1.00); the count per epoch within 1 of the planted count
+  in >= 85 % of N2 epochs (0.85-1.00: planted spindles that overlap are one burst);
 - K-complexes (F4-M1, N2 epochs): recall >= 0.65, precision >= 0.7 (measured 0.68-0.85
   and 0.74-0.93: small planted K-complexes sink to 2.5-4 sd into the N2 background and
   are missed; the background's own slow waves sometimes stand out as much);
 - alpha (O2-M1, N1 and REM epochs, where background alpha is weak): the alpha-dominant
-  share within 0.15 of the share the planted bursts cover, 0.05 on average;
-- slow waves (F4-M1): every N3 epoch >= 20 %; N2 epochs without a planted slow-wave
-  train or K-complex mostly under 20 % (the synthesiser's N2 carries a lot of delta).
+  share within 0.15 of the share the planted bursts cover, 0.05 on average (measured at
+  most 0.10, 0.014 on average);
+- slow waves (F4-M1): every N3 epoch >= 20 % (measured >= 35 %); N2 epochs without a
+  planted slow-wave train or K-complex at a median under 20 % and >= 70 % of them under
+  20 % on seed 3 (60-100 % on seeds 3-6: the synthesiser's N2 carries much delta).
 """
 
 from __future__ import annotations
