@@ -81,6 +81,7 @@ KEYMAP: tuple[Binding, ...] = (
     Binding("import_events", "Import events…", ("Ctrl+Shift+I",), "File"),
     Binding("export", "Export…", ("Ctrl+E",), "File"),
     Binding("channel_map", "Channel mapping…", ("Ctrl+M",), "File"),
+    Binding("montage", "Montage…", ("Ctrl+Shift+E",), "View"),
     Binding("settings", "Settings…", ("Ctrl+,",), "File"),
     Binding("close", "Close study", ("Ctrl+W",), "File"),
     Binding("quit", "Quit", ("Ctrl+Q",), "File"),

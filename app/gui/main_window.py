@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
             "gain_down": lambda: self._traces("change_gain", 0.8),
             "zoom_night": lambda: self.study_view and self.study_view.hypnogram.zoom_all(),
             "open": self.open_dialog, "save": self.c.save, "import": self.import_dialog,
-            "import_events": self.import_events_dialog,
+            "import_events": self.import_events_dialog, "montage": self.montage_dialog,
             "export": self.export_dialog, "channel_map": lambda: self.edit_channel_map(None),
             "settings": self.settings_dialog, "close": self.c.close_study, "quit": self.close,
             "run": self.c.run_model, "run_range": self.run_range_dialog,
@@ -358,6 +358,13 @@ class MainWindow(QMainWindow):
         box.exec()
         if box.clickedButton() is go:
             self._ws("accept_model_unscored")
+
+    def montage_dialog(self) -> None:
+        from app.gui.dialogs.montage import MontageDialog
+
+        if self.c.workspace is None:
+            return self.statusBar().showMessage("Open a study first (Ctrl+O).", 5000)
+        MontageDialog(self.c.workspace, self).exec()
 
     def lights_off(self) -> None:
         """Ctrl+L: the recording period starts at the current epoch (statistics, report)."""

@@ -24,7 +24,15 @@ from app.gui.qt_common import (
     fmt_clock,
 )
 from app.gui.theme import Theme
-from app.gui.trace_data import heat_rgba, peak_decimate, read_traces, scale_rows, trace_rows
+from app.gui.trace_data import (
+    TraceData,
+    heat_rgba,
+    montage_trace_rows,
+    peak_decimate,
+    read_traces,
+    scale_rows,
+    trace_rows,
+)
 
 GAIN_STEP = 1.25
 GAIN_RANGE = (0.05, 20.0)
@@ -99,6 +107,9 @@ class TraceView(QWidget, Subscriber):
                                                            self._update_heat()))
         self._subscribe(workspace.events.view, lambda ev: self.rebuild())
         self._subscribe(workspace.events.channel_map, lambda ev: self.rebuild())
+        montage = getattr(workspace.events, "montage", None)
+        if montage is not None:
+            self._subscribe(montage, lambda ev: self.rebuild())
         self._subscribe(workspace.events.explanation, lambda ev: self._update_heat())
         self.rebuild()
 
@@ -145,7 +156,10 @@ class TraceView(QWidget, Subscriber):
 
     def rebuild(self) -> None:
         """Rows, grid and ranges changed (mapping, window, context): redo them, redraw."""
-        self.rows = trace_rows(self.ws.recording, self.ws.slot_sources())
+        # the technician's own montage when there is one, else the AASM slots then the rest
+        self.use_montage = bool(getattr(self.ws, "has_own_montage", False))
+        self.rows = (montage_trace_rows(self.ws.montage) if self.use_montage else
+                     trace_rows(self.ws.recording, self.ws.slot_sources()))
         stored = self.ws.view.gains  # restored with the view when the study reopens
         self.gains = np.array([stored.get(r.label, 1.0) for r in self.rows], float)
         for c in self.curves:
@@ -208,7 +222,12 @@ class TraceView(QWidget, Subscriber):
         self.measure_text.setVisible(False)
         t0, t1 = ws.visible_span()
         onset = ws.epoch * ws.epoch_sec
-        self.traces = read_traces(ws.recording, self.rows, t0, t1, filters=ws.view.filters)
+        if self.use_montage:
+            self.traces = [TraceData(row, sig.t0, sig.sfreq, sig.data) for row, sig in
+                           zip(self.rows, ws.read_montage(t0, t1))]
+        else:
+            self.traces = read_traces(ws.recording, self.rows, t0, t1,
+                                      filters=ws.view.filters)
         self._draw_curves(t0 - onset)
         self.top_axis.set_onset(onset)
         self._update_heat()
@@ -340,17 +359,22 @@ class TraceView(QWidget, Subscriber):
     def measure(self, rel0: float, rel1: float, row: int):
         """Measure ``row`` between two times (s from the epoch's onset): shown beside
         the band and returned; outside the recording is a sentence, nothing else."""
-        from app.core.signals.measure import measure
+        from app.core.signals.measure import measure_samples
 
         if not 0 <= row < len(self.rows) or abs(rel1 - rel0) < 0.02:
             self.measure_line.setVisible(False)
             self.measure_text.setVisible(False)
             return None
-        r = self.rows[row]
+        r, tr = self.rows[row], self.traces[row]
         onset = self.ws.epoch * self.ws.epoch_sec
-        m = measure(self.ws.recording, r.source, onset + rel0, onset + rel1,
-                    highpass_hz=r.highpass_hz, lowpass_hz=r.lowpass_hz,
-                    filters=self.ws.view.filters)
+        lo, hi = sorted((onset + rel0, onset + rel1))
+        if lo < 0 or hi > self.ws.recording.duration_sec + 1e-6:
+            from app.errors import StudyError
+
+            raise StudyError(f"The measurement on {r.label} lies outside the recording, "
+                             f"which lasts {self.ws.recording.duration_sec:.1f} s.")
+        # the samples as drawn (filters, montage): the number matches what was seen
+        m = measure_samples(tr.data, tr.sfreq, tr.t0, lo, hi, r.label)
         unit = "µV" if r.full_scale_uv else r.unit
         self.measure_text.setText(f"{m.duration_sec:.2f} s · {m.peak_to_peak_uv:.0f} {unit} "
                                   "p-p")

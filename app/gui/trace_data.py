@@ -79,6 +79,19 @@ def trace_rows(recording, slot_sources: dict) -> list[TraceRow]:
     return rows
 
 
+def montage_trace_rows(montage) -> list[TraceRow]:
+    """The rows of a technician's montage (app.core.signals.montage), as the trace view
+    draws them: its labels, filters and its role's physical scale."""
+    rows = []
+    for r in montage.visible_rows:
+        d = KIND_DEFAULTS.get(r.role.lower()) if r.role else None
+        minus = r.reference[0] if len(r.reference) == 1 else None
+        rows.append(TraceRow(r.label, Source(r.label, r.plus, minus), r.role or "OTHER",
+                             r.slot, "uV", r.highpass_hz, r.lowpass_hz,
+                             d["full_scale_uv"] if d else None))
+    return rows
+
+
 def read_traces(recording, rows: list[TraceRow], t0: float, t1: float, *,
                 filters: bool = True, pad_sec: float = FILTER_PAD_SEC) -> list[TraceData]:
     """Samples of every row over [t0, t1) seconds (NaN outside the recording)."""

@@ -53,3 +53,53 @@ def test_lights_off_and_on_from_the_keyboard(qtbot, window):
         b.close()
     qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier)  # undo: back to the study's own
     assert ws.lights.on_epoch == len(TRUTH) and lines[1].value() == len(TRUTH)  # mark
+
+
+@pytest.fixture
+def referential(qtbot, tmp_path, monkeypatch):
+    """A window on a referential recording (electrodes against the amplifier's
+    reference), where derivations are the technician's to choose."""
+    from app.core.synth import make_study_file
+
+    monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "config"))
+    from gui_fakes import FakeEngine, fake_bundle
+
+    from app.config import Settings
+    from app.gui.app import create_window
+
+    study = tmp_path / "ref.edf"
+    make_study_file(study, stages=TRUTH, seed=14, sfreq=100.0, montage="referential")
+    w = create_window(Settings(default_bundle=str(fake_bundle(tmp_path / "b"))),
+                      engine_factory=FakeEngine)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.c.open_study(study)
+    yield w
+    w.close()
+
+
+def test_the_montage_editor_derives_hides_and_is_kept_with_the_study(qtbot, referential):
+    from app.gui.dialogs.montage import MontageDialog
+
+    w = referential
+    ws = w.c.workspace
+    dlg = MontageDialog(ws, w)
+    qtbot.addWidget(dlg)
+    n = len(dlg.montage.rows)
+    assert dlg.add_row("EEG C4", "EEG C3")  # a bipolar derivation
+    assert len(dlg.montage.rows) == n + 1
+    assert not dlg.add_row("EEG C4", "EEG C4")  # a channel minus itself: said, not added
+    assert len(dlg.montage.rows) == n + 1 and "itself" in dlg.message.text()
+    dlg.table.item(0, 3).setText("fast")  # not a frequency
+    assert "not a frequency" in dlg.message.text()
+    dlg.table.item(0, 0).setCheckState(Qt.Unchecked)  # hide the first row
+    assert not dlg.montage.rows[0].visible
+    shown = [r.label for r in dlg.montage.visible_rows]
+    dlg.accept_montage()
+    tv = w.study_view.traces
+    assert [r.label for r in tv.rows] == shown and len(tv.curves) == len(shown)
+    assert tv.traces[-1].data.size > 0  # the new derivation is drawn
+    path = ws.path
+    w.c.close_study()
+    assert w.c.open_study(path)
+    assert [r.label for r in w.study_view.traces.rows] == shown  # kept in the session

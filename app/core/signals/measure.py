@@ -83,6 +83,22 @@ def measure(recording, channel: str | Source, t0: float, t1: float, *,
                        float(seg.max()))
 
 
+def measure_samples(data: np.ndarray, sfreq: float, data_t0: float, t0: float, t1: float,
+                    name: str) -> Measurement:
+    """The same measurement on samples already read (and filtered) for the screen:
+    ``data[0]`` is at ``data_t0`` seconds from the recording's start."""
+    lo, hi = sorted((float(t0), float(t1)))
+    a = int(round((lo - data_t0) * sfreq))
+    b = int(round((hi - data_t0) * sfreq))
+    seg = np.asarray(data[max(0, a):max(0, b) + 1], np.float64)
+    seg = seg[np.isfinite(seg)]
+    if seg.size < 2:
+        raise StudyError(f"The measurement on {name} ({lo:.1f}-{hi:.1f} s) holds less than "
+                         "two samples of the recording; drag over the trace itself.")
+    return Measurement(name, lo, hi, float(seg.max() - seg.min()), float(seg.min()),
+                       float(seg.max()))
+
+
 def uv_per_mm(full_scale_uv: float, gain: float, row_px: float, dpi: float) -> float:
     """The sensitivity a row shows: ``full_scale_uv / gain`` is its half height."""
     if row_px <= 0 or dpi <= 0:
