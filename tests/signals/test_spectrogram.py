@@ -152,6 +152,8 @@ def test_a_channel_the_study_lacks_is_one_sentence_naming_its_channels():
         night_spectrogram(rec, "Cz-Oz")
     msg = str(err.value)
     assert "no channel 'Cz-Oz'" in msg and "C4-M1, E1-M2" in msg and msg.count(".") == 1
+    with pytest.raises(ChannelError, match="no channel 'M2'"):
+        night_spectrogram(rec, Source("C4-M2", "C4-M1", "M2"))
 
 
 def _study(path, seed: int = 0, seconds: int = 150):

@@ -195,7 +195,9 @@ def spectrogram_source(recording, channel: str | Source | None = None) -> Source
     """The channel to analyse: ``channel`` (a name, ``"A - B"``, or a Source) or, by
     default, the central slot's source (C4-M1, C3-M2, ...), else the first EEG channel."""
     if isinstance(channel, Source):
-        recording.channel(channel.plus)
+        for name in (channel.plus, channel.minus):
+            if name is not None:
+                recording.channel(name)  # a mapping naming a channel the study lacks
         return channel
     if channel is not None:
         try:
