@@ -47,6 +47,8 @@ class Controller(QObject):
     progress = Signal(int, int, float)   # done, total (0: idle), epochs/s
     model_changed = Signal()             # the chosen bundle changed
     mapping_needed = Signal(object)      # list of reasons to check the channel map
+    night_ready = Signal(object)         # the study's Spectrogram (night features cached)
+    night_failed = Signal(str)
 
     def __init__(self, settings: Settings | None = None, *, engine_factory=None,
                  parent: QObject | None = None) -> None:
@@ -64,6 +66,9 @@ class Controller(QObject):
         self.worker.worded.connect(self._on_worded)
         self.worker.words_failed.connect(self._on_words_failed)
         self.worker.detected.connect(self._on_detected)
+        self.worker.night_ready.connect(self._on_night_ready)
+        self.worker.night_failed.connect(self._on_night_failed)
+        self._night_job: tuple[int, Workspace] | None = None
         self.worker.detect_failed.connect(self._on_detect_failed)
         self._detect_job: tuple[int, Workspace] | None = None
         self._words_job: tuple[int, int, int] | None = None   # job, run, epoch
@@ -105,6 +110,9 @@ class Controller(QObject):
         self.save_settings()
         self.workspace_changed.emit(new)
         self._autosave.start()
+        # the spectrogram and the night's chin levels: once per study, in the worker
+        self._night_job = (self.worker.submit_night(str(new.path), new.channel_map or None),
+                           new)
         for note in new.notes:
             self.message.emit(note)
         questions = new.mapping_questions()
@@ -354,6 +362,16 @@ class Controller(QObject):
     def _on_explain_failed(self, job_id: int, text: str) -> None:
         if job_id == self._explain_job:
             self.message.emit(f"No heatmap: {text}")
+
+    def _on_night_ready(self, job_id: int, spec) -> None:
+        job = self._night_job
+        if job is not None and job[0] == job_id and job[1] is self.workspace:
+            self.night_ready.emit(spec)
+
+    def _on_night_failed(self, job_id: int, text: str) -> None:
+        job = self._night_job
+        if job is not None and job[0] == job_id and job[1] is self.workspace:
+            self.night_failed.emit(text)
 
     # -- event detectors --------------------------------------------------------------------
     def detect_events(self) -> int | None:

@@ -75,6 +75,9 @@ class MainWindow(QMainWindow):
         self.actions["cancel"].setEnabled(False)
         controller.model_changed.connect(self.update_model_status)
         controller.mapping_needed.connect(self.edit_channel_map)
+        controller.night_ready.connect(self._night_ready)
+        controller.night_failed.connect(lambda text: self.study_view is not None
+                                        and self.study_view.spectrogram.failed(text))
         self.update_model_status()
         self.set_workspace(controller.workspace)
 
@@ -358,6 +361,11 @@ class MainWindow(QMainWindow):
         box.exec()
         if box.clickedButton() is go:
             self._ws("accept_model_unscored")
+
+    def _night_ready(self, spec) -> None:
+        if self.study_view is not None:
+            self.study_view.spectrogram.set_spectrogram(spec)
+            self.study_view.evidence.set_ready()
 
     def montage_dialog(self) -> None:
         from app.gui.dialogs.montage import MontageDialog

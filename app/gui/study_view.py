@@ -13,6 +13,7 @@ from app.gui.qt_events_view import EventsView
 from app.gui.qt_hypnogram import HypnogramView
 from app.gui.qt_model_view import ModelView
 from app.gui.qt_model_words import ModelWords
+from app.gui.qt_spectrogram import EvidencePanel, SpectrogramView
 from app.gui.qt_trace_view import TraceView
 from app.gui.theme import Theme
 
@@ -37,13 +38,17 @@ class StudyView(QWidget):
             self.events_view.hide()    # yet and would open as a window of its own)
         self.event_list = EventList(workspace, theme, on_detect=on_detect)
         self.hypnogram = HypnogramView(workspace, theme)
+        self.spectrogram = SpectrogramView(workspace, theme)  # above the hypnogram
+        self.spectrogram.link_x(self.hypnogram.vb)
+        self.evidence = EvidencePanel(workspace, theme)
         self.hypnogram.setMinimumHeight(190)  # nine labelled rows stay readable
         self.side = QTabWidget()
         self.side.addTab(self.model_view, "Model")
         self.side.addTab(self.compare, "Runs && scorers")
         self.side.addTab(self.event_list, "Events")
+        self.side.addTab(self.evidence, "Evidence")
         self.side.setMinimumWidth(340)
-        for w in (self.traces, self.side, self.hypnogram, self.events_view):
+        for w in (self.traces, self.side, self.hypnogram, self.events_view, self.spectrogram):
             w.setFocusPolicy(Qt.NoFocus)
         top = QSplitter(Qt.Horizontal)
         top.addWidget(self.traces)
@@ -54,11 +59,15 @@ class StudyView(QWidget):
         main = QSplitter(Qt.Vertical)
         main.addWidget(top)
         main.addWidget(self.events_view)
-        main.addWidget(self.hypnogram)
+        night = QSplitter(Qt.Vertical)  # spectrogram and hypnogram: one time axis
+        night.addWidget(self.spectrogram)
+        night.addWidget(self.hypnogram)
+        night.setSizes([110, 200])
+        main.addWidget(night)
         main.setStretchFactor(0, 4)
         main.setStretchFactor(1, 2)
         main.setStretchFactor(2, 1)
-        main.setSizes([560, 220, 200] if self.events_view.rows else [700, 0, 240])
+        main.setSizes([540, 200, 300] if self.events_view.rows else [680, 0, 320])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(main)
@@ -66,7 +75,7 @@ class StudyView(QWidget):
 
     def widgets(self) -> list:
         return [self.traces, self.model_view, self.words, self.compare, self.events_view,
-                self.event_list, self.hypnogram]
+                self.event_list, self.hypnogram, self.spectrogram, self.evidence]
 
     def detach(self) -> None:
         """Unsubscribe every widget from the workspace (before this view is deleted)."""

@@ -96,6 +96,16 @@ class DetectJob:
     hypopnea_rule: str = "1A"
 
 
+@dataclass
+class NightJob:
+    """Whole-night features of a study, computed once and cached: the spectrogram and
+    the chin EMG level of every epoch (the evidence panel compares the epoch with it)."""
+
+    job_id: int
+    study: str
+    channel_map: dict | None = None
+
+
 _TORCH_LIMITED = False
 
 
@@ -211,6 +221,8 @@ class _Signals(QObject):
     words_failed = Signal(int, str)
     detected = Signal(int, object)               # job, DetectionResult
     detect_failed = Signal(int, str)
+    night_ready = Signal(int, object)            # job, Spectrogram
+    night_failed = Signal(int, str)
 
 
 class _Worker(_Signals):
@@ -306,6 +318,29 @@ class _Worker(_Signals):
                                                 f"unexpected error: {err}")
             return
         self.detected.emit(job.job_id, result)
+
+    @Slot(object)
+    def night(self, job: NightJob) -> None:
+        """The spectrogram (cached per study) and the night's chin levels."""
+        from app.core.scoring.evidence import evidence_sources, night_chin_rms
+        from app.core.signals.spectrogram import night_spectrogram
+
+        try:
+            rec = self._open(job.study)
+            sources = evidence_sources(rec, job.channel_map or None)
+            spec = night_spectrogram(rec, sources.get("spindles"))  # central first
+            chin = sources.get("chin")
+            if chin is not None:
+                night_chin_rms(rec, chin)  # cached: the evidence panel reads it per epoch
+        except PSGLensError as err:
+            self.night_failed.emit(job.job_id, str(err))
+            return
+        except Exception as err:  # the worker must survive anything a study holds
+            log.exception("night features %s failed", job.job_id)
+            self.night_failed.emit(job.job_id, f"The spectrogram stopped with an "
+                                               f"unexpected error: {err}")
+            return
+        self.night_ready.emit(job.job_id, spec)
 
     def _engine(self, request: EngineRequest):
         if request.key not in self._engines:
@@ -414,6 +449,7 @@ class ModelWorker(_Signals):
     _explain = Signal(object)
     _words = Signal(object)
     _detect = Signal(object)
+    _night = Signal(object)
     _warm_up = Signal(str)
 
     def __init__(self, engine_factory: Callable[[EngineRequest], object] | None = None,
@@ -427,10 +463,11 @@ class ModelWorker(_Signals):
         self._explain.connect(self._worker.explain)
         self._words.connect(self._worker.words)
         self._detect.connect(self._worker.detect)
+        self._night.connect(self._worker.night)
         self._warm_up.connect(self._worker.warm_up)
         for name in ("warmed", "started", "batch", "finished", "failed", "status",
                      "explained", "explain_failed", "worded", "words_failed", "detected",
-                     "detect_failed"):
+                     "detect_failed", "night_ready", "night_failed"):
             getattr(self._worker, name).connect(getattr(self, name))
         self._pending_explain: ExplainJob | None = None
         self._pending_words: WordsJob | None = None
@@ -487,6 +524,13 @@ class ModelWorker(_Signals):
         job = DetectJob(self._next_id, str(study), hypnogram, hypopnea_rule)
         self._next_id += 1
         self._detect.emit(job)
+        return job.job_id
+
+    def submit_night(self, study: str, channel_map: dict | None = None) -> int:
+        """Queue the whole-night features of ``study`` (spectrogram, chin levels)."""
+        job = NightJob(self._next_id, str(study), channel_map)
+        self._next_id += 1
+        self._night.emit(job)
         return job.job_id
 
     def cancel_words(self) -> None:

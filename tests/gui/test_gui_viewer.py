@@ -103,3 +103,26 @@ def test_the_montage_editor_derives_hides_and_is_kept_with_the_study(qtbot, refe
     w.c.close_study()
     assert w.c.open_study(path)
     assert [r.label for r in w.study_view.traces.rows] == shown  # kept in the session
+
+
+def test_spectrogram_above_the_hypnogram_and_the_epochs_evidence(qtbot, window):
+    sv = window.study_view
+    ws = window.c.workspace
+    qtbot.waitUntil(lambda: sv.spectrogram.spectrogram is not None, timeout=30000)
+    spec = sv.spectrogram.spectrogram
+    assert spec.n_epochs == ws.n_epochs and spec.psd.shape[1] == spec.freqs.size
+    ws.set_epoch(6)  # N3 in the synthetic night
+    assert sv.spectrogram.cursor.value() == 6.5
+    assert "epoch 7:" in sv.spectrogram.title.text() and "δ" in sv.spectrogram.title.text()
+    sv.hypnogram.vb.setXRange(5, 15, padding=0)  # one time axis for both
+    lo, hi = sv.spectrogram.vb.viewRange()[0]
+    assert (round(lo), round(hi)) == (5, 15)
+    qtbot.waitUntil(lambda: sv.evidence.evidence is not None
+                    and sv.evidence.evidence.epoch == 6, timeout=5000)
+    ev = sv.evidence.evidence
+    text = sv.evidence.text.text()
+    assert "Slow waves" in text and "Chin EMG" in text
+    assert ev.slow_wave_fraction is not None and ("the N3 rule" in text) == ev.meets_n3
+    ws.set_epoch(0)  # Wake: less slow-wave activity than the N3 epoch
+    qtbot.waitUntil(lambda: sv.evidence.evidence.epoch == 0, timeout=5000)
+    assert sv.evidence.evidence.slow_wave_fraction < ev.slow_wave_fraction
