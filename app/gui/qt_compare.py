@@ -4,10 +4,12 @@ epochs where they disagree."""
 
 from __future__ import annotations
 
+import html
 import math
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -39,6 +41,10 @@ def agreement_text(a: Agreement) -> str:
 
 
 class ComparePanel(QWidget, Subscriber):
+    """Runs and other scorers: agreement, the epochs where they differ, a consensus."""
+
+    overlay_changed = Signal(object)   # the imported hypnogram to draw on the hypnogram
+
     def __init__(self, workspace: Workspace, theme: Theme, *, on_import=None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +61,11 @@ class ComparePanel(QWidget, Subscriber):
         self.scorer_text = QLabel()
         self.scorer_text.setTextFormat(Qt.RichText)
         self.scorer_text.setWordWrap(True)
+        self.all_scorers = QCheckBox("All scorers side by side (technician, runs, imports; "
+                                     "a consensus of three or more)")
+        self.all_scorers.setFocusPolicy(Qt.NoFocus)
+        self.all_scorers.toggled.connect(lambda _: self.schedule())
+        self.comparison = None
         self.jumps = QListWidget()
         self.jumps.itemActivated.connect(self._jump)
         self.jumps.itemClicked.connect(self._jump)
@@ -73,6 +84,7 @@ class ComparePanel(QWidget, Subscriber):
         lay.addLayout(row)
         lay.addWidget(self.scorers)
         lay.addWidget(self.scorer_text)
+        lay.addWidget(self.all_scorers)
         self.jump_title = QLabel("<b>Disagreements</b> (click to jump)")
         lay.addWidget(self.jump_title)
         lay.addWidget(self.jumps, 1)
@@ -131,6 +143,10 @@ class ComparePanel(QWidget, Subscriber):
         else:
             self.scorer_text.setText("None imported (Ctrl+I).")
             self.jump_title.setText("<b>Disagreements with the model</b> (click to jump)")
+        self.overlay_changed.emit(other)
+        if self.all_scorers.isChecked():
+            self._refresh_all()
+            return
         epochs = ws.disagreement_epochs(other)
         ref = other if other is not None else ws.model
         self.jumps.clear()
@@ -145,6 +161,32 @@ class ComparePanel(QWidget, Subscriber):
             self.jumps.addItem(item)
         if len(epochs) > MAX_JUMPS:
             self.jumps.addItem(f"… and {len(epochs) - MAX_JUMPS} more (use D to step)")
+
+    def _refresh_all(self) -> None:
+        """Every scorer at once: where any two differ, and their consensus."""
+        from app.errors import PSGLensError
+
+        self.jumps.clear()
+        try:
+            cmp = self.ws.compare_scorers()
+        except PSGLensError as err:
+            self.jump_title.setText(html.escape(str(err)))
+            return
+        self.comparison = cmp
+        title = (f"<b>{len(cmp.differences)} epochs where any two of {len(cmp.names)} "
+                 "scorers differ</b> (click to jump)")
+        if cmp.consensus is not None:
+            agree = cmp.consensus_agreement()
+            title += ("<br>Consensus (majority of each epoch): " + "; ".join(
+                f"{html.escape(n)} {a.accuracy:.0%}" for n, a in agree.items())
+                + f"; {len(cmp.ties)} tie(s) left unscored")
+        self.jump_title.setText(title)
+        for d in cmp.differences[:MAX_JUMPS]:
+            item = QListWidgetItem(d.describe())
+            item.setData(Qt.UserRole, int(d.epoch))
+            self.jumps.addItem(item)
+        if len(cmp.differences) > MAX_JUMPS:
+            self.jumps.addItem(f"… and {len(cmp.differences) - MAX_JUMPS} more")
 
     def _pick_run(self, item: QListWidgetItem) -> None:
         run_id = item.data(Qt.UserRole)

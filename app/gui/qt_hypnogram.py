@@ -145,6 +145,10 @@ class HypnogramView(QWidget, Subscriber):
         muted = QColor(t.muted)
         muted.setAlpha(120)  # faint: the technician's line is the one that counts
         self.model_line = pg.PlotCurveItem(pen=pg.mkPen(muted, width=1), connect="finite")
+        # another scorer (an import) beside the technician's line, dashed
+        self.other_line = pg.PlotCurveItem(pen=pg.mkPen(t.mark_disagree, width=1,
+                                                        style=Qt.DashLine), connect="finite")
+        self.other_line.setVisible(False)
         self.stage_segments = {
             st: pg.PlotCurveItem(pen=pg.mkPen(t.stage_color(st), width=5), connect="pairs")
             for st in SCORED_STAGES}
@@ -167,7 +171,7 @@ class HypnogramView(QWidget, Subscriber):
             line.setVisible(False)
             self.vb.addItem(line)
         for item in (self.unscored, self.window_region, self.density, self.model_line,
-                     self.tech_line, *self.stage_segments.values(), self.artifact,
+                     self.other_line, self.tech_line, *self.stage_segments.values(), self.artifact,
                      self.low_marks, self.dis_marks, self.cursor):
             self.vb.addItem(item)
         self.window_region.setZValue(-10)
@@ -184,6 +188,18 @@ class HypnogramView(QWidget, Subscriber):
         self._update_model()
         self._update_cursor()
         self._update_lights()
+
+    def set_overlay(self, hyp) -> None:
+        """Draw another scorer's hypnogram (an import) beside the technician's; None
+        hides it."""
+        if hyp is None or len(hyp.stages) != self.ws.n_epochs:
+            self.other_line.setVisible(False)
+            self.overlay = None
+            return
+        self.overlay = hyp
+        x, y = step_xy(stage_levels(hyp.stages))
+        self.other_line.setData(x, y - MODEL_OFFSET)
+        self.other_line.setVisible(True)
 
     def _update_lights(self) -> None:
         lights = getattr(self.ws, "lights", None)

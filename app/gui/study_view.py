@@ -38,6 +38,9 @@ class StudyView(QWidget):
             self.events_view.hide()    # yet and would open as a window of its own)
         self.event_list = EventList(workspace, theme, on_detect=on_detect)
         self.hypnogram = HypnogramView(workspace, theme)
+        self.compare.overlay_changed.connect(self.hypnogram.set_overlay)
+        self.compare.overlay_changed.emit(workspace.imported[0] if workspace.imported
+                                          else None)
         self.spectrogram = SpectrogramView(workspace, theme)  # above the hypnogram
         self.spectrogram.link_x(self.hypnogram.vb)
         self.evidence = EvidencePanel(workspace, theme)

@@ -126,3 +126,36 @@ def test_spectrogram_above_the_hypnogram_and_the_epochs_evidence(qtbot, window):
     ws.set_epoch(0)  # Wake: less slow-wave activity than the N3 epoch
     qtbot.waitUntil(lambda: sv.evidence.evidence.epoch == 0, timeout=5000)
     assert sv.evidence.evidence.slow_wave_fraction < ev.slow_wave_fraction
+
+
+def test_scorers_side_by_side_with_the_other_line_and_a_consensus(qtbot, window, tmp_path):
+    import numpy as np
+    from gui_fakes import SPEC
+
+    from app.core.formats import write_hypnogram
+    from app.core.scoring.hypnogram import Hypnogram
+
+    ws = window.c.workspace
+    for e in range(len(TRUTH)):
+        ws.score(int(TRUTH[e]), epoch=e, advance=False)
+    run = ws.start_run("fake/1", SPEC, {})
+    model = TRUTH.copy()
+    model[[2, 9]] = (model[[2, 9]] + 1) % 5
+    p = np.full((len(TRUTH), 5), 0.05, np.float32)
+    p[np.arange(len(TRUTH)), model] = 0.8
+    ws.add_model_batch(run, np.arange(len(TRUTH)), p)
+    other = TRUTH.copy()
+    other[[2, 4]] = 0
+    write_hypnogram(Hypnogram(other, scorer="lab-B"), tmp_path / "b.csv")
+    assert window.c.import_hypnogram(tmp_path / "b.csv") is not None
+    hypno, compare = window.study_view.hypnogram, window.study_view.compare
+    qtbot.waitUntil(lambda: hypno.other_line.isVisible())  # lab-B drawn beside
+    assert hypno.overlay.scorer == "lab-B"
+    compare.all_scorers.setChecked(True)
+    qtbot.waitUntil(lambda: compare.comparison is not None)
+    cmp = compare.comparison
+    assert len(cmp.names) == 3 and sorted(d.epoch for d in cmp.differences) == [2, 4, 9]
+    assert compare.jumps.count() == 3 and "Consensus" in compare.jump_title.text()
+    assert cmp.consensus.stages[2] == TRUTH[2] or 2 in cmp.ties  # majority or a tie
+    compare._jump(compare.jumps.item(1))
+    assert ws.epoch == 4
