@@ -158,6 +158,9 @@ class TraceView(QWidget, Subscriber):
         """Rows, grid and ranges changed (mapping, window, context): redo them, redraw."""
         # the technician's own montage when there is one, else the AASM slots then the rest
         self.use_montage = bool(getattr(self.ws, "has_own_montage", False))
+        self.montage_notes = (self.ws.montage_differences() if self.use_montage
+                              and hasattr(self.ws, "montage_differences") else [])
+        self.header.setToolTip("\n".join(self.montage_notes))
         self.rows = (montage_trace_rows(self.ws.montage) if self.use_montage else
                      trace_rows(self.ws.recording, self.ws.slot_sources()))
         stored = self.ws.view.gains  # restored with the view when the study reopens
@@ -253,6 +256,10 @@ class TraceView(QWidget, Subscriber):
             parts.append(f"Model: {chip(run.hypnogram.stages[e], colors)} ({p:.0%})")
         if getattr(self, "rows", None):
             parts.append(f"<span style='color:{self.theme.muted}'>{self.paper_text()}</span>")
+        if getattr(self, "use_montage", False) and self.montage_notes:
+            # the technician's montage is not what the model reads: say so on the page
+            parts.append(f"<span style='color:{self.theme.mark_disagree}'>⚠ the model "
+                         "reads other derivations (hover)</span>")
         self.header.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(parts))
 
     def _heat_row_map(self, spec) -> list[int | None]:

@@ -159,3 +159,25 @@ def test_scorers_side_by_side_with_the_other_line_and_a_consensus(qtbot, window,
     assert cmp.consensus.stages[2] == TRUTH[2] or 2 in cmp.ties  # majority or a tie
     compare._jump(compare.jumps.item(1))
     assert ws.epoch == 4
+
+
+def test_the_page_says_when_the_montage_is_not_what_the_model_reads(qtbot, referential):
+    from gui_fakes import SPEC
+
+    from app.core.signals.montage_reading import new_row
+    from app.gui.dialogs.montage import MontageDialog
+
+    w = referential
+    ws = w.c.workspace
+    ws.set_active_run(ws.start_run("fake/1", SPEC, {}))  # a model that reads C4-M1
+    dlg = MontageDialog(ws, w)
+    qtbot.addWidget(dlg)
+    i = next(k for k, r in enumerate(dlg.montage.rows) if r.slot == "central")
+    assert dlg._apply(lambda m: m.replaced(i, new_row(ws.recording, "EEG C4", ["EEG C3"],
+                                                      slot="central")))
+    dlg.accept_montage()
+    tv = w.study_view.traces
+    assert tv.montage_notes == ["The model was trained on C4-M1 (here C4); the screen "
+                                "shows C4-C3."]
+    assert "the model reads other derivations" in tv.header.text()
+    assert "C4-C3" in tv.header.toolTip()
