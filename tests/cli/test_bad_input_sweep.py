@@ -80,6 +80,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
                             '[<!ENTITY a "a">]><PSGAnnotation>&a;</PSGAnnotation>')
          .encode("utf-16"))
     text("h-bad.xml", "<PSGAnnotation><ScoredEvents>")
+    text("ev-outside.csv", "onset_sec,duration_sec,type\n99999,10,hypopnea\n")
     # -- render specs ------------------------------------------------------------------
     text("s-float.json", json.dumps({"preset": "clinical", "width": 100.5}))
     text("s-color.json", json.dumps({"preset": "clinical",
@@ -131,13 +132,19 @@ def cases() -> list[tuple[str, list[str]]]:
                 (f"render {s}", ["render", f"{{{s}}}", "--epoch", "1", "-o", "{out}/r.png"]),
                 (f"score {s}", ["score", f"{{{s}}}", "--quiet", "-o", "{out}/s.csv"]),
                 (f"report {s}", ["report", f"{{{s}}}", "--hypnogram", "{truth.csv}",
-                                 "-o", "{out}/r.pdf"])]
+                                 "-o", "{out}/r.pdf"]),
+                (f"events {s}", ["events", f"{{{s}}}", "--detect"]),
+                (f"annotations {s}", ["annotations", f"{{{s}}}"]),
+                (f"spectrogram {s}", ["spectrogram", f"{{{s}}}", "-o", "{out}/sp.png"])]
     for h in BAD_HYPNOGRAMS:
         out += [(f"stats {h}", ["stats", f"{{{h}}}"]),
                 (f"convert {h}", ["convert", f"{{{h}}}", "{out}/c.json"]),
                 (f"agree {h}", ["agree", "{truth.csv}", f"{{{h}}}"]),
                 (f"report --hypnogram {h}", ["report", "{good}", "--hypnogram", f"{{{h}}}",
-                                             "-o", "{out}/r.pdf"])]
+                                             "-o", "{out}/r.pdf"]),
+                (f"events --hypnogram {h}", ["events", "{good}", "--detect", "--hypnogram",
+                                             f"{{{h}}}"]),
+                (f"stats --events {h}", ["stats", "{truth.csv}", "--events", f"{{{h}}}"])]
     for s in BAD_SPECS:
         out.append((f"render --spec {s}", ["render", "{good}", "--epoch", "1", "--spec",
                                            f"{{{s}}}", "-o", "{out}/r.png"]))
@@ -161,7 +168,14 @@ def cases() -> list[tuple[str, list[str]]]:
             ("render --epoch 0", ["render", "{good}", "--epoch", "0", "-o", "{out}/r.png"]),
             ("render -o x.gif", ["render", "{good}", "--epoch", "1", "-o", "{out}/r.gif"]),
             ("report --hypnogram short", ["report", "{good}", "--hypnogram", "{h-short.csv}",
-                                          "-o", "{out}/r.pdf"])]
+                                          "-o", "{out}/r.pdf"]),
+            ("spectrogram --channel missing", ["spectrogram", "{good}", "--channel", "Cz-Oz",
+                                               "-o", "{out}/sp.png"]),
+            ("spectrogram -o x.txt", ["spectrogram", "{good}", "-o", "{out}/sp.txt"]),
+            ("report --events outside", ["report", "{good}", "--hypnogram", "{truth.csv}",
+                                         "--events", "{ev-outside.csv}", "-o", "{out}/r.pdf"]),
+            ("events --hypopnea-rule 2", ["events", "{good}", "--detect", "--hypopnea-rule",
+                                          "2"])]
     return out
 
 
@@ -186,4 +200,4 @@ def test_bad_input_is_one_sentence_never_a_traceback(files, argv, capsys, tmp_pa
 
 
 def test_the_sweep_covers_every_class():
-    assert len(CASES) >= 120  # reported in the issue's note
+    assert len(CASES) >= 190  # reported in the issues' notes
