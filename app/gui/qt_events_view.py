@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -30,6 +30,8 @@ from app.core.workspace import Workspace
 from app.gui.event_traces import TIMEBASES, event_rows, read_event_traces
 from app.gui.qt_common import ClockAxis, RowLabelAxis, Subscriber
 from app.gui.theme import Theme
+
+REFRESH_DELAY_MS = 120
 
 # one hue per family, so a glance tells respiratory from limb from arousal
 EVENT_COLORS = {
@@ -130,7 +132,10 @@ class EventsView(QWidget, Subscriber):
             self.vb.addItem(c)
             self.curves.append(c)
         self.event_items: list[tuple[int, QGraphicsRectItem]] = []
-        self._subscribe(workspace.events.epoch, lambda ev: self.refresh())
+        # after page flips pause: the EEG page flips at once, minutes of breathing follow
+        self._timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._subscribe(workspace.events.epoch, lambda ev: self._timer.start())
         self._subscribe(workspace.events.scored_events, lambda ev: self.draw_events())
         self.refresh()
 
