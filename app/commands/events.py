@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from app.core.scoring.event_indices import DEFINITIONS, EventIndices, IndexTable
@@ -89,25 +88,6 @@ def read_event_file(path: str, *, recording_sec: float | None = None,
     return sort_events(out)
 
 
-def fit_to_study(hyp, rec, name: str, fit: bool):
-    """The hypnogram on the study's epochs; a mismatch is a sentence unless ``fit``."""
-    from app.core.scoring.fitting import plan_fit
-
-    if abs(hyp.epoch_sec - rec.epoch_sec) > 1e-6:
-        raise PSGLensError(f"{name} has {hyp.epoch_sec:g}-s epochs and the study "
-                           f"{rec.epoch_sec:g}-s ones; give a hypnogram in {rec.epoch_sec:g}-s "
-                           "epochs.")
-    plan = plan_fit(hyp, rec.start_time, rec.n_epochs, name=name)
-    if plan.exact:
-        return hyp
-    if not fit:
-        raise PSGLensError(f"{plan.sentence(name)} Pass --fit to do that, or give the "
-                           "hypnogram of this study.")
-    print(f"fitted {name} to the study: {plan.dropped} epoch(s) dropped, {plan.unscored} "
-          "left unscored", file=sys.stderr)
-    return hyp.align(rec.start_time, rec.duration_sec)
-
-
 def _session_part(rec, notes: list[str]) -> tuple[list[Event] | None, object | None]:
     """(events, technician hypnogram) kept in the study's session; (None, None) without
     one. A session another program holds is a note, never an error."""
@@ -140,6 +120,7 @@ def collect(args: argparse.Namespace, rec) -> dict:
     scored = [e for e in scored if e.source is not EventSource.DETECTOR]
     hyp, hyp_from = None, None
     if args.hypnogram:
+        from app.commands.hypnogram_fit import fit_to_study
         from app.core.formats import read_hypnogram
 
         hyp = fit_to_study(read_hypnogram(args.hypnogram), rec, args.hypnogram, args.fit)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,24 +37,8 @@ def study_fields(rec) -> dict:
     return fields
 
 
-def _fitted(hyp, rec, name: str, fit: bool):
-    """The hypnogram on the study's epochs; a mismatch is refused with the numbers unless
-    ``fit``; one that shares no epoch with the study is always refused."""
-    from app.core.scoring.fitting import plan_fit
-    from app.errors import PSGLensError
-
-    plan = plan_fit(hyp, rec.start_time, rec.n_epochs, name=name)
-    if plan.exact:
-        return hyp
-    if not fit:
-        raise PSGLensError(f"{plan.sentence(name)} Pass --fit to do that, or give the "
-                           "hypnogram of this study.")
-    print(f"fitted {name} to the study: {plan.dropped} epoch(s) dropped, {plan.unscored} "
-          "left unscored", file=sys.stderr)
-    return hyp.align(rec.start_time, rec.duration_sec)
-
-
 def run(args: argparse.Namespace) -> int:
+    from app.commands.hypnogram_fit import fit_to_study
     from app.commands.output_place import writable_file
     from app.core.formats import read_hypnogram
     from app.core.report import write_report
@@ -66,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     hyp = read_hypnogram(args.hypnogram)
     if hyp.epoch_sec != rec.epoch_sec:
         hyp = hyp.resample(rec.epoch_sec)
-    hyp = _fitted(hyp, rec, args.hypnogram, args.fit)
+    hyp = fit_to_study(hyp, rec, args.hypnogram, args.fit)
     model = None
     if args.model_hypnogram:
         model = read_hypnogram(args.model_hypnogram)

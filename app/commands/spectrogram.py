@@ -73,7 +73,7 @@ def session_hypnogram(rec):
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.commands.events import fit_to_study
+    from app.commands.hypnogram_fit import fit_to_study
     from app.core.signals import spectrogram as spectra
     from app.core.signals.recording import Recording
 

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _indices(args: argparse.Namespace, hyp):
     """The event indices of ``--events`` and/or ``--study`` against this hypnogram."""
-    from app.commands.events import fit_to_study, read_event_file, study_events
+    from app.commands.events import read_event_file, study_events
+    from app.commands.hypnogram_fit import fit_to_study
     from app.core.scoring.event_indices import event_indices
 
     events, rec = [], None
