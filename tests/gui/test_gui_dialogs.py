@@ -223,3 +223,24 @@ def test_small_dialogs(qtbot, tmp_path):
     od.recent.setCurrentRow(1)
     od._open_selected()
     assert od.path == str(tmp_path / "b.edf")
+
+
+def test_a_hypnogram_export_carries_the_annotations_beside_it(qtbot, window, tmp_path):
+    from app.core.formats.event_files import read_events
+    from app.core.scoring.events import Event, EventSource, EventType
+    from app.gui.dialogs.export import ExportDialog, annotations_path
+
+    ws = window.c.workspace
+    ws.add_event(Event(EventType.OTHER, 90.0, 0.0, (), EventSource.TECHNICIAN, "tech-d",
+                       text="Patient restless"))
+    dlg = ExportDialog(window.c, window)
+    qtbot.addWidget(dlg)
+    dlg.set_format("csv")
+    assert dlg.with_events.isVisibleTo(dlg) and dlg.with_events.isChecked()
+    dlg.path.setText(str(tmp_path / "night_hypnogram.csv"))
+    assert dlg.export()
+    side = annotations_path(tmp_path / "night_hypnogram.csv")
+    assert side.name == "night_hypnogram_annotations.csv"
+    assert "Patient restless" in [e.text for e in read_events(side)]
+    dlg.set_format("report")
+    assert not dlg.with_events.isVisibleTo(dlg)

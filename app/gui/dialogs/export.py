@@ -63,6 +63,13 @@ def default_name(study: Path, fmt: str) -> str:
     return f"{study.stem}{ext}" if ext.startswith("_") else f"{study.stem}_hypnogram{ext}"
 
 
+def annotations_path(hypnogram_path: str | Path) -> Path:
+    """Where the annotations go beside an exported hypnogram."""
+    p = Path(hypnogram_path)
+    stem = p.name[: -len("".join(p.suffixes))] if p.suffixes else p.name
+    return p.with_name(f"{stem}_annotations.csv")
+
+
 class ExportDialog(QDialog):
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +93,11 @@ class ExportDialog(QDialog):
                                 EVENTS + name)
         self.detected = QCheckBox("Include detected events not yet reviewed (marked as "
                                   "the detector's)")
+        # the study's annotations and scored events travel with the hypnogram
+        self.with_events = QCheckBox("Also write the study's annotations and events "
+                                     "beside it (…_annotations.csv)")
+        self.with_events.setChecked(any(e.source.value != "detector"
+                                        for _, e in ws.events_list))
         self.probabilities = QCheckBox("Include the model's probabilities (where the format "
                                        "holds them)")
         self.probabilities.setChecked(ws.model is not None)
@@ -112,6 +124,7 @@ class ExportDialog(QDialog):
         form.addRow("", self.probabilities)
         form.addRow("", self.anonymise)
         form.addRow("", self.detected)
+        form.addRow("", self.with_events)
         form.addRow("Save as", row)
         buttons = QDialogButtonBox(QDialogButtonBox.Cancel)
         self.export_button = buttons.addButton("Export", QDialogButtonBox.AcceptRole)
@@ -140,6 +153,7 @@ class ExportDialog(QDialog):
                                       in (FORMATS[fmt].carries if fmt in FORMATS else ()))
         self.which.setEnabled(not is_report and not is_events)
         self.detected.setVisible(is_events)
+        self.with_events.setVisible(not is_events and not is_report)
         self.preview_button.setVisible(is_report)
         self.scroll.setVisible(is_report)
         self.path.setText(str(self.study.with_name(default_name(self.study, fmt))))
@@ -174,6 +188,8 @@ class ExportDialog(QDialog):
                 include_probabilities=self.probabilities.isChecked()
                 and self.probabilities.isEnabled(),
                 anonymise=self.anonymise.isChecked())
+            if ok and self.with_events.isChecked():
+                ok = self.controller.export_events(annotations_path(path), "csv")
         if ok:
             self.accept()
         return ok
