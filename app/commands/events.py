@@ -149,6 +149,9 @@ def collect(args: argparse.Namespace, rec) -> dict:
         notes.append("No hypnogram: the indices per hour of sleep were not computed (give "
                      "--hypnogram, or score the study's sleep first).")
     else:
+        from app.core.detectors.desaturation import with_measured_drops
+
+        scored = with_measured_drops(rec, scored)  # a lab's marks: drops from the trace
         indices = event_indices(scored + (detected or []), hyp, position=position,
                                 detector=args.detect or bool(pending))
     out.update(events=[e.to_dict() for e in scored],

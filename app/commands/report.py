@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if args.events:
         events += read_event_file(args.events, recording_sec=rec.duration_sec,
                                   channel_names=list(rec.ch_names))
+    from app.core.detectors.desaturation import with_measured_drops
+
+    events = with_measured_drops(rec, events)  # a lab's desaturations: drops from SpO2
     out = write_report(args.output, hyp, study=study_fields(rec), anonymise=args.anonymise,
                        model_hypnogram=model, events=events)
     print(f"wrote {out}")

@@ -66,3 +66,31 @@ def test_a_study_without_spo2_is_skipped_with_one_sentence():
     text = str(err.value)
     assert text.startswith("No SpO2 channel: desaturations were not detected (looked for SpO2")
     assert text.endswith(".") and text.count(". ") == 0
+
+
+def test_a_labs_desaturation_marks_get_their_drop_from_the_spo2_trace():
+    # EDF+ "SpO2 desaturation" annotations carry no drop: measured, so the ODI counts them
+    from app.core.detectors.desaturation import with_measured_drops
+    from app.core.scoring.event_indices import event_indices
+    from app.core.scoring.events import Event, EventSource, EventType
+    from app.core.scoring.hypnogram import Hypnogram
+    from app.core.signals.recording import Recording
+
+    t = np.arange(0, 3600, 1.0)
+    spo2 = np.full(t.size, 96.0)
+    marks = []
+    for k, depth in enumerate((3.4, 5.0, 2.0)):
+        at = 600 + 900 * k
+        dip = np.clip(1 - np.abs(t - (at + 15)) / 15, 0, 1)
+        spo2 -= depth * dip
+        marks.append(Event(EventType.DESATURATION, float(at), 20.0, (), EventSource.STUDY))
+    rec = Recording.from_signals([("SpO2", spo2, 1.0, "%"),
+                                  ("C4-M1", np.zeros(360000), 100.0, "uV")])
+    measured = with_measured_drops(rec, marks)
+    drops = [e.detail["drop_pct"] for e in measured]
+    assert drops == pytest.approx([3.4, 5.0, 2.0], abs=0.05)
+    assert all(e.detail["drop_measured"] for e in measured)
+    table = event_indices(measured, Hypnogram([2] * 120)).scored.overall
+    assert (table["odi3"].count, table["odi4"].count) == (2, 1)
+    assert with_measured_drops(Recording.from_signals(
+        [("C4-M1", np.zeros(360000), 100.0, "uV")]), marks) == marks  # no SpO2: as they are

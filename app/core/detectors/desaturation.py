@@ -101,3 +101,45 @@ def clean(spo2: np.ndarray, rate: float) -> np.ndarray:
     bad[1:] |= jump
     x[bad] = np.nan
     return x
+
+
+def spo2_series(rec: Recording) -> tuple[np.ndarray, float] | None:
+    """The study's SpO2 at 1 Hz, artefact removed (None: no SpO2 channel)."""
+    src = body_sources(rec)["spo2"]
+    if src is None:
+        return None
+    x, rate = read_reduced(rec, src, 1.0)
+    return clean(x, rate), rate
+
+
+def with_measured_drops(rec: Recording, events: list[Event], *,
+                        spo2: tuple[np.ndarray, float] | None = None) -> list[Event]:
+    """``events`` with a drop measured on the SpO2 channel for each desaturation that
+    carries none (a lab's EDF+ "SpO2 desaturation" marks usually do not), so the ODI can
+    count them: the maximum of the 120 s before the mark against the minimum from its
+    start to 30 s after its end (the nadir lags the event). Marked ``drop_measured``.
+    Without an SpO2 channel the events come back as they are. ``spo2``: the series of
+    :func:`spo2_series`, when the caller keeps it (the window does)."""
+    todo = [i for i, e in enumerate(events) if e.type is EventType.DESATURATION
+            and not any(isinstance(e.detail.get(k), (int, float))
+                        for k in ("drop_pct", "spo2_drop", "drop"))]
+    if not todo:
+        return list(events)
+    series = spo2 if spo2 is not None else spo2_series(rec)
+    if series is None:
+        return list(events)
+    x, rate = series
+    out = list(events)
+    for i in todo:
+        e = events[i]
+        a = max(0, int((e.onset - BASELINE_SEC) * rate))
+        s, b = int(e.onset * rate), int((e.end + 30.0) * rate) + 1
+        before, during = x[a:s + 1], x[s:b]
+        if not np.isfinite(before).any() or not np.isfinite(during).any():
+            continue
+        top, low = float(np.nanmax(before)), float(np.nanmin(during))
+        out[i] = e.replace(detail={**e.detail, "baseline_pct": round(top, 2),
+                                   "nadir_pct": round(low, 2),
+                                   "drop_pct": round(max(0.0, top - low), 2),
+                                   "drop_measured": True})
+    return out

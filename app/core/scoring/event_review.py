@@ -280,9 +280,18 @@ class EventReview:
     def event_indices(self):
         """AHI, ODI, PLMI, arousal index... of this study's events against
         :meth:`staging_for_events` (technician's and detector's apart)."""
+        from app.core.detectors.desaturation import spo2_series, with_measured_drops
         from app.core.scoring.event_indices import event_indices
 
-        return event_indices([e for _, e in self.events_list], self.staging_for_events())
+        # a lab's desaturation marks rarely carry their drop: measured on the SpO2 trace
+        # (read once per open study: the list recomputes the indices on every edit)
+        events = [e for _, e in self.events_list]
+        if any(e.type.value == "desaturation" and "drop_pct" not in e.detail
+               for e in events):
+            if not hasattr(self, "_spo2_1hz"):
+                self._spo2_1hz = spo2_series(self.recording)
+            events = with_measured_drops(self.recording, events, spo2=self._spo2_1hz)
+        return event_indices(events, self.staging_for_events())
 
     def _event_epoch(self) -> int | None:
         """The epoch of the first event the last change touched (undo and redo go there)."""
