@@ -36,7 +36,8 @@ REFRESH_DELAY_MS = 120
 # one hue per family, so a glance tells respiratory from limb from arousal
 EVENT_COLORS = {
     EventType.OBSTRUCTIVE_APNEA: "#D62728", EventType.CENTRAL_APNEA: "#9467BD",
-    EventType.MIXED_APNEA: "#8C564B", EventType.HYPOPNEA: "#FF7F0E",
+    EventType.MIXED_APNEA: "#8C564B", EventType.APNEA: "#B03060",
+    EventType.HYPOPNEA: "#FF7F0E",
     EventType.RERA: "#BCBD22", EventType.DESATURATION: "#1F77B4",
     EventType.AROUSAL: "#E377C2", EventType.LIMB_MOVEMENT: "#2CA02C",
     EventType.PLM: "#17BECF", EventType.POSITION_CHANGE: "#7F7F7F",

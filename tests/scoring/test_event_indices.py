@@ -167,3 +167,16 @@ def test_scored_limb_movements_make_plm_series_by_the_aasm_rules():
     hyp = Hypnogram([2] * 120)  # an hour of N2
     table = event_indices(lms, hyp).scored
     assert table.overall["plmi"].count == 5 and table.overall["plmi"].value == 5.0
+
+
+def test_an_apnea_of_no_given_kind_counts_in_the_ahi():
+    from app.core.formats.event_files import events_from_annotations
+    from app.core.scoring.event_indices import event_indices
+    from app.core.scoring.events import EventType
+    from app.core.scoring.hypnogram import Hypnogram
+
+    found = events_from_annotations([(600.0, 15.0, "Apnea"), (900.0, 12.0, "Hypopnea")])
+    assert [f.event.type for f in found] == [EventType.APNEA, EventType.HYPOPNEA]
+    table = event_indices([f.event for f in found], Hypnogram([2] * 120)).scored.overall
+    assert table["ahi"].count == 2 and table["apnea_index"].count == 1
+    assert table["central_apnea_index"].count == 0

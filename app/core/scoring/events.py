@@ -37,6 +37,7 @@ class EventType(str, enum.Enum):
     OBSTRUCTIVE_APNEA = "obstructive_apnea"
     CENTRAL_APNEA = "central_apnea"
     MIXED_APNEA = "mixed_apnea"
+    APNEA = "apnea"                  # scored as an apnea, its kind not given (NSRR "Apnea")
     HYPOPNEA = "hypopnea"
     RERA = "rera"
     DESATURATION = "desaturation"
@@ -54,7 +55,7 @@ class EventType(str, enum.Enum):
     @property
     def is_apnea(self) -> bool:
         return self in (EventType.OBSTRUCTIVE_APNEA, EventType.CENTRAL_APNEA,
-                        EventType.MIXED_APNEA)
+                        EventType.MIXED_APNEA, EventType.APNEA)
 
     @property
     def is_respiratory(self) -> bool:
@@ -68,7 +69,8 @@ class EventType(str, enum.Enum):
 
 _LABELS = {
     EventType.OBSTRUCTIVE_APNEA: "Obstructive apnea", EventType.CENTRAL_APNEA: "Central apnea",
-    EventType.MIXED_APNEA: "Mixed apnea", EventType.HYPOPNEA: "Hypopnea",
+    EventType.MIXED_APNEA: "Mixed apnea", EventType.APNEA: "Apnea (unclassified)",
+    EventType.HYPOPNEA: "Hypopnea",
     EventType.RERA: "RERA", EventType.DESATURATION: "Desaturation",
     EventType.AROUSAL: "Arousal", EventType.LIMB_MOVEMENT: "Limb movement",
     EventType.PLM: "Periodic limb movement", EventType.POSITION_CHANGE: "Position change",

@@ -38,6 +38,9 @@ _SYNONYMS: dict[EventType, tuple[str, ...]] = {
     T.CENTRAL_APNEA: ("central apnea", "apnea central", "apnea-central", "apnea/central",
                       "ca"),
     T.MIXED_APNEA: ("mixed apnea", "apnea mixed", "apnea-mixed", "apnea/mixed", "ma"),
+    # an apnea whose kind the scorer did not give (NSRR's "Apnea|Apnea"): in the AHI
+    T.APNEA: ("apnea", "apnoea", "unclassified apnea", "apnea unclassified",
+              "apnea (unclassified)"),
     T.HYPOPNEA: ("hypopnea", "obstructive hypopnea", "central hypopnea", "mixed hypopnea",
                  "hypopnea obstructive", "hypopnea central"),
     T.RERA: ("rera", "respiratory effort related arousal",
@@ -129,6 +132,7 @@ NSRR = {
     T.OBSTRUCTIVE_APNEA: ("Respiratory|Respiratory", "Obstructive apnea|Obstructive Apnea"),
     T.CENTRAL_APNEA: ("Respiratory|Respiratory", "Central apnea|Central Apnea"),
     T.MIXED_APNEA: ("Respiratory|Respiratory", "Mixed apnea|Mixed Apnea"),
+    T.APNEA: ("Respiratory|Respiratory", "Apnea|Apnea"),
     T.HYPOPNEA: ("Respiratory|Respiratory", "Hypopnea|Hypopnea"),
     T.RERA: ("Respiratory|Respiratory", "Respiratory effort related arousal|RERA"),
     T.DESATURATION: ("Respiratory|Respiratory", "SpO2 desaturation|SpO2 desaturation"),
@@ -141,7 +145,7 @@ NSRR = {
 }
 PROFUSION = {
     T.OBSTRUCTIVE_APNEA: "Obstructive Apnea", T.CENTRAL_APNEA: "Central Apnea",
-    T.MIXED_APNEA: "Mixed Apnea", T.HYPOPNEA: "Hypopnea", T.RERA: "RERA",
+    T.MIXED_APNEA: "Mixed Apnea", T.APNEA: "Apnea", T.HYPOPNEA: "Hypopnea", T.RERA: "RERA",
     T.DESATURATION: "SpO2 desaturation", T.AROUSAL: "Arousal ()",
     T.LIMB_MOVEMENT: "Limb Movement", T.PLM: "PLM", T.POSITION_CHANGE: "Position change",
     T.ARTIFACT: "Signal artifact",
@@ -149,7 +153,7 @@ PROFUSION = {
 #: EDF+ annotation texts (what clinical exports write; the brief's AASM names).
 EDF = {
     T.OBSTRUCTIVE_APNEA: "Obstructive Apnea", T.CENTRAL_APNEA: "Central Apnea",
-    T.MIXED_APNEA: "Mixed Apnea", T.HYPOPNEA: "Hypopnea", T.RERA: "RERA",
+    T.MIXED_APNEA: "Mixed Apnea", T.APNEA: "Apnea", T.HYPOPNEA: "Hypopnea", T.RERA: "RERA",
     T.DESATURATION: "SpO2 desaturation", T.AROUSAL: "Arousal",
     T.LIMB_MOVEMENT: "Limb movement", T.PLM: "Periodic limb movement",
     T.POSITION_CHANGE: "Position change", T.ARTIFACT: "Artifact",
