@@ -99,9 +99,11 @@ def test_without_a_flow_sensor_apneas_are_skipped_with_one_sentence():
         detect_apneas(make_study(300, {"Thorax": (wave, 10.0)}))
 
 
-def test_without_effort_belts_apneas_cannot_be_typed_and_say_so():
+def test_without_effort_belts_apneas_are_found_untyped_and_say_so():
     t, wave = breaths(300)
-    with pytest.raises(DetectorSkipped, match="^No thorax effort or abdomen effort channel: "
-                                              "apneas were not detected, because an apnea "
-                                              "cannot be typed"):
-        detect_apneas(make_study(300, {"Airflow": (wave, 10.0)}))
+    flow = np.where((t >= 120) & (t < 140), 0.0, wave)
+    notes: list[str] = []
+    found = detect_apneas(make_study(300, {"Airflow": (flow, 10.0)}), notes=notes)
+    assert [e.type for e in found] == [EventType.APNEA]  # not guessed obstructive
+    assert 118 <= found[0].onset <= 122 and found[0].detail["effort"] == "unreadable"
+    assert any("not typed obstructive, central or mixed" in n for n in notes)

@@ -53,16 +53,21 @@ def detect_apneas(rec: Recording, *, notes: list[str] | None = None) -> list[Eve
     Raises
     ------
     DetectorSkipped
-        No airflow sensor (thermal or nasal pressure), or no effort belt to type them.
+        No airflow sensor (thermal or nasal pressure).
+
+    Without an effort belt the apneas are found but not typed (``APNEA``, "unclassified":
+    the AHI counts them; obstructive or central is the technician's to say), and a note
+    says so.
     """
     src = body_sources(rec)
     flow_src = src["flow"] or src["pressure"]
     if flow_src is None:
         raise missing(("flow", "pressure"), "apneas were not detected")
     belts = [s for s in (src["thorax"], src["abdomen"]) if s is not None]
-    if not belts:
-        raise missing(("thorax", "abdomen"), "apneas were not detected, because an apnea "
-                      "cannot be typed obstructive, central or mixed without effort")
+    if not belts and notes is not None:
+        notes.append("No thorax or abdomen effort channel: apneas were detected but not "
+                     "typed obstructive, central or mixed (they count in the AHI as "
+                     "unclassified apneas).")
     flow = breathing(rec, flow_src)
     efforts = [breathing(rec, b) for b in belts]
     sensor = "thermal" if src["flow"] is not None else "nasal pressure (AASM alternative)"
@@ -124,8 +129,8 @@ def _type(effort: np.ndarray, rate: float) -> tuple[EventType, dict]:
     trim = int(TRIM_SEC * rate)
     inner = effort[trim: effort.size - trim] if effort.size > 4 * trim else effort
     inner = inner[np.isfinite(inner)]
-    if inner.size == 0:
-        return EventType.OBSTRUCTIVE_APNEA, {"effort": "unreadable", "certainty": 0.5}
+    if inner.size == 0:  # no belt, or unreadable: an apnea, its kind not guessed
+        return EventType.APNEA, {"effort": "unreadable", "certainty": 0.5}
     absent = inner < EFFORT_ABSENT
     third = max(1, inner.size // 3)
     whole, first, last = absent.mean(), absent[:third].mean(), absent[-third:].mean()
