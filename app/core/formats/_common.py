@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import os
 import re
@@ -471,3 +472,30 @@ def parse_duration(text: str | float) -> float | None:
     if not m or m.group(2).lower() not in _UNITS:
         return None
     return float(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
+def delimiter_of(header: str) -> str:
+    """The cell delimiter a table's header line uses (tab, semicolon or comma)."""
+    if "\t" in header:
+        return "\t"
+    if ";" in header and "," not in header:  # spreadsheets in comma-decimal locales
+        return ";"
+    return ","
+
+
+def numbered_rows(name: str, reader, first: int) -> Iterator[tuple[int, list[str]]]:
+    """(file line where the row starts, cells) for each row of ``reader``.
+
+    A quoted cell may span lines, so a row is named by its first line, not by the
+    reader's count after it; ``first`` is the 0-based file line the reader starts at.
+    """
+    while True:
+        start = first + reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:  # a cell over csv's 128-KiB field limit, ...
+            raise FormatError(f"{name}, line {start}: the row cannot be read as a table "
+                              f"({e}).") from None
+        yield start, row

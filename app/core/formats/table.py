@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +36,13 @@ from app.core.formats._common import (
     STAGE_COLUMNS,
     Head,
     check_epoch_sec,
+    delimiter_of,
     fmt_float,
     fmt_sec,
     fname,
     from_spreadsheet_safe,
     make_hypnogram,
+    numbered_rows,
     parse_iso,
     read_text,
     spreadsheet_safe,
@@ -59,14 +60,6 @@ PROB_COLUMNS = tuple(f"p_{lab}" for lab in STAGE_LABELS)
 _SOURCES = {s.label: s for s in Source}
 
 
-def _delimiter(header: str) -> str:
-    if "\t" in header:
-        return "\t"
-    if ";" in header and "," not in header:  # spreadsheets in comma-decimal locales
-        return ";"
-    return ","
-
-
 def _stage_column(cols: list[str]) -> int | None:
     for name in STAGE_COLUMNS:
         if name in cols:
@@ -78,7 +71,7 @@ def _sniff(head: Head, delimiter: str) -> bool:
     lines = head.data_lines(1)
     if not lines:
         return False
-    d = _delimiter(lines[0])
+    d = delimiter_of(lines[0])
     cols = [c.strip().strip('"').lower() for c in lines[0].split(d)]
     if _stage_column(cols) is None:
         return False
@@ -121,7 +114,7 @@ def read_table(path: Path, *, unknown: str = "raise", epoch_sec: float | None = 
         first += 1
     if first == len(lines):
         raise FormatError(f"{name} is empty: it has no header line and no epochs.")
-    numbered = _numbered(name, csv.reader(lines[first:], delimiter=_delimiter(lines[first])),
+    numbered = numbered_rows(name, csv.reader(lines[first:], delimiter=delimiter_of(lines[first])),
                          first)
     cols = [c.strip().lower() for c in next(numbered)[1]]
     col = {c: i for i, c in enumerate(cols)}
@@ -200,24 +193,6 @@ def read_table(path: Path, *, unknown: str = "raise", epoch_sec: float | None = 
     if "note" in col:
         hyp.notes = [from_spreadsheet_safe(row[col["note"]]) for _, row in rows]
     return hyp
-
-
-def _numbered(name: str, reader, first: int) -> Iterator[tuple[int, list[str]]]:
-    """(file line where the row starts, cells) for each row of ``reader``.
-
-    A quoted cell may span lines, so a row is named by its first line, not by the
-    reader's count after it; ``first`` is the 0-based file line the reader starts at.
-    """
-    while True:
-        start = first + reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:  # a cell over csv's 128-KiB field limit, ...
-            raise FormatError(f"{name}, line {start}: the row cannot be read as a table "
-                              f"({e}).") from None
-        yield start, row
 
 
 def _number(name: str, text: str, where: str) -> float:

@@ -29,11 +29,13 @@ from pathlib import Path
 from app.core.files.limits import parse_json
 from app.core.formats._common import (
     atomic_paths,
+    delimiter_of,
     fmt_float,
     fmt_sec,
     fname,
     from_spreadsheet_safe,
     load_json,
+    numbered_rows,
     read_text,
     spreadsheet_safe,
     text_lines,
@@ -105,26 +107,11 @@ def _detail(name: str, where: str, text: str) -> dict:
 
 
 # -- CSV ----------------------------------------------------------------------------------
-def _delimiter(header: str) -> str:
-    if "\t" in header:
-        return "\t"
-    return ";" if ";" in header and "," not in header else ","
-
-
 def _rows(name: str, lines: list[str], first: int) -> Iterator[tuple[int, list[str]]]:
     """(file line where the row starts, cells); a quoted cell may span lines."""
     # strict: an unclosed quote is an error, not the rest of the file in one cell
-    reader = csv.reader(lines[first:], delimiter=_delimiter(lines[first]), strict=True)
-    while True:
-        start = first + reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:
-            raise FormatError(f"{name}, line {start}: the row cannot be read as a table "
-                              f"({err}).") from None
-        yield start, row
+    reader = csv.reader(lines[first:], delimiter=delimiter_of(lines[first]), strict=True)
+    return numbered_rows(name, reader, first)
 
 
 def _column_map(name: str, header: list[str], line: int, need: tuple[str, ...]
