@@ -107,6 +107,7 @@ class NightJob:
 
 
 _TORCH_LIMITED = False
+_FAILED = object()  # what _Worker._attempt returns when the job did not get through
 
 
 def _leave_a_core_for_the_gui() -> None:
@@ -240,6 +241,23 @@ class _Worker(_Signals):
             self._recording = (study, Recording.open(study))
         return self._recording[1]
 
+    def _attempt(self, work: Callable[[], object], failed, job_id: int, stopped: str, *,
+                 quiet: tuple[type[BaseException], ...] = ()) -> object:
+        """``work()``, or :data:`_FAILED` with ``failed`` told why: a PSGLensError's
+        sentence, anything else logged and said as "<stopped> with an unexpected error";
+        ``quiet`` exceptions (a cancel) end the job without a word. The worker survives
+        whatever a job does."""
+        try:
+            return work()
+        except quiet:
+            return _FAILED
+        except PSGLensError as err:
+            failed.emit(job_id, str(err))
+        except Exception as err:  # noqa: BLE001 (the worker must outlive any job)
+            log.exception("%s (job %s)", stopped, job_id)
+            failed.emit(job_id, f"{stopped} with an unexpected error: {err}")
+        return _FAILED
+
     @Slot(object)
     def explain(self, job: ExplainJob) -> None:
         """Explain one epoch; a newer request (or a closed study) cancels it quietly."""
@@ -247,25 +265,22 @@ class _Worker(_Signals):
 
         if job.stop.is_set():
             return
-        try:
+
+        def work():
             engine = self._engine(job.request)
-            spec = getattr(engine, "spec", None)
-            if spec is None:
+            if getattr(engine, "spec", None) is None:
                 raise PSGLensError("This model draws no picture, so it has no heatmap.")
             self.status.emit(f"Explaining epoch {job.epoch + 1} ({job.method})…")
-            ex = explain_epoch(engine, self._open(job.study), job.epoch, method=job.method,
-                               stage=job.stage, sources=job.channel_map or None,
-                               should_stop=job.stop.is_set)
-        except ExplainCancelled:
+            return engine.spec, explain_epoch(
+                engine, self._open(job.study), job.epoch, method=job.method,
+                stage=job.stage, sources=job.channel_map or None,
+                should_stop=job.stop.is_set)
+
+        done = self._attempt(work, self.explain_failed, job.job_id,
+                             "The explanation stopped", quiet=(ExplainCancelled,))
+        if done is _FAILED:
             return
-        except PSGLensError as err:
-            self.explain_failed.emit(job.job_id, str(err))
-            return
-        except Exception as err:  # the worker must survive any explanation failure
-            log.exception("explanation %s failed", job.job_id)
-            self.explain_failed.emit(job.job_id, f"The explanation stopped with an "
-                                                 f"unexpected error: {err}")
-            return
+        spec, ex = done
         info = {"method": ex.method, "stage": ex.stage_label, "seconds": ex.seconds,
                 "top": ex.top_regions}
         self.explained.emit(job.job_id, job.epoch, np.asarray(ex.heatmap, np.float32),
@@ -278,46 +293,38 @@ class _Worker(_Signals):
 
         if job.stop.is_set():
             return
-        try:
+
+        def work():
             engine = self._engine(job.request)
             if getattr(engine, "chat", None) is None:
                 raise PSGLensError("This model answers with a label only; it writes no "
                                    "rationale.")
             self.status.emit(f"The model is writing about epoch {job.epoch + 1}…")
-            probs, answer = engine.answer_epoch(self._open(job.study), job.epoch,
-                                                sources=job.channel_map or None,
-                                                should_stop=job.stop.is_set)
-        except GenerationStopped:
-            return
-        except PSGLensError as err:
-            self.words_failed.emit(job.job_id, str(err))
-            return
-        except Exception as err:  # the worker must survive anything the model does
-            log.exception("rationale %s failed", job.job_id)
-            self.words_failed.emit(job.job_id, f"The model stopped writing with an "
-                                               f"unexpected error: {err}")
-            return
-        self.worded.emit(job.job_id, job.epoch, answer.to_dict(),
-                         np.asarray(probs, np.float32))
+            return engine.answer_epoch(self._open(job.study), job.epoch,
+                                       sources=job.channel_map or None,
+                                       should_stop=job.stop.is_set)
+
+        done = self._attempt(work, self.words_failed, job.job_id,
+                             "The model stopped writing", quiet=(GenerationStopped,))
+        if done is not _FAILED:
+            probs, answer = done
+            self.worded.emit(job.job_id, job.epoch, answer.to_dict(),
+                             np.asarray(probs, np.float32))
 
     @Slot(object)
     def detect(self, job: DetectJob) -> None:
         """Run the event detectors; what they find goes back for review, never scored."""
         from app.core.detectors import detect_events
 
-        try:
+        def work():
             self.status.emit("Detecting events…")
-            result = detect_events(self._open(job.study), job.hypnogram,
-                                   hypopnea_rule=job.hypopnea_rule)
-        except PSGLensError as err:
-            self.detect_failed.emit(job.job_id, str(err))
-            return
-        except Exception as err:  # the worker must survive any detector failure
-            log.exception("event detection %s failed", job.job_id)
-            self.detect_failed.emit(job.job_id, f"Event detection stopped with an "
-                                                f"unexpected error: {err}")
-            return
-        self.detected.emit(job.job_id, result)
+            return detect_events(self._open(job.study), job.hypnogram,
+                                 hypopnea_rule=job.hypopnea_rule)
+
+        result = self._attempt(work, self.detect_failed, job.job_id,
+                               "Event detection stopped")
+        if result is not _FAILED:
+            self.detected.emit(job.job_id, result)
 
     @Slot(object)
     def night(self, job: NightJob) -> None:
@@ -325,22 +332,18 @@ class _Worker(_Signals):
         from app.core.scoring.evidence import evidence_sources, night_chin_rms
         from app.core.signals.spectrogram import night_spectrogram
 
-        try:
+        def work():
             rec = self._open(job.study)
             sources = evidence_sources(rec, job.channel_map or None)
             spec = night_spectrogram(rec, sources.get("spindles"))  # central first
-            chin = sources.get("chin")
-            if chin is not None:
-                night_chin_rms(rec, chin)  # cached: the evidence panel reads it per epoch
-        except PSGLensError as err:
-            self.night_failed.emit(job.job_id, str(err))
-            return
-        except Exception as err:  # the worker must survive anything a study holds
-            log.exception("night features %s failed", job.job_id)
-            self.night_failed.emit(job.job_id, f"The spectrogram stopped with an "
-                                               f"unexpected error: {err}")
-            return
-        self.night_ready.emit(job.job_id, spec)
+            if sources.get("chin") is not None:
+                night_chin_rms(rec, sources["chin"])  # cached: the evidence tab reads it
+            return spec
+
+        spec = self._attempt(work, self.night_failed, job.job_id,
+                             "The spectrogram stopped")
+        if spec is not _FAILED:
+            self.night_ready.emit(job.job_id, spec)
 
     def _engine(self, request: EngineRequest):
         if request.key not in self._engines:
