@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -94,7 +94,14 @@ class EventList(QWidget, Subscriber):
         lay.addLayout(buttons)
         self.kind.currentIndexChanged.connect(lambda _: self.refresh())
         self.search.textChanged.connect(lambda _: self.refresh())
-        self._subscribe(workspace.events.scored_events, lambda ev: self.refresh())
+        self._indices: str | None = None  # recomputed when events or stages change, not
+        #                                   on every keystroke in the search box
+        self._subscribe(workspace.events.scored_events, lambda ev: self._events_changed())
+        # stages change the hours of sleep the indices divide by: the summary follows
+        # after scoring pauses (a key press must not rebuild the list)
+        self._summary_timer = QTimer(self, singleShot=True, interval=300)
+        self._summary_timer.timeout.connect(self._update_summary)
+        self._subscribe(workspace.events.stages, lambda ev: self._stages_changed())
         self.shown: list[tuple[int, Event]] = []
         self.refresh()
 
@@ -124,12 +131,29 @@ class EventList(QWidget, Subscriber):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.UserRole, ev_id)
                 self.table.setItem(r, c, item)
+        self._update_summary(events)
+
+    def _stages_changed(self) -> None:
+        self._indices = None
+        self._summary_timer.start()
+
+    def _update_summary(self, events: list[tuple[int, Event]] | None = None) -> None:
+        events = self.ws.events_list if events is None else events
         n_det = sum(e.source == EventSource.DETECTOR for _, e in events)
         self.summary.setText(f"{len(self.shown)} of {len(events)} events shown; "
                              f"{n_det} detected event(s) wait for review.<br>"
-                             f"{self.indices_text()}" if events else
+                             f"{self._indices_line()}" if events else
                              "No events yet: mark them in the events view, import a file, "
                              "or run the detectors.")
+
+    def _events_changed(self) -> None:
+        self._indices = None
+        self.refresh()
+
+    def _indices_line(self) -> str:
+        if self._indices is None:
+            self._indices = self.indices_text()
+        return self._indices
 
     def indices_text(self) -> str:
         """The indices in one line: yours, and the detector's apart."""
