@@ -69,7 +69,10 @@ def density_rgba(probs: np.ndarray, scored: np.ndarray, colors: list[tuple[int, 
     return img
 
 
-class _HypnoViewBox(pg.ViewBox):
+class NightViewBox(pg.ViewBox):
+    """The night's time axis: click or drag to jump, right- or middle-drag to pan, the
+    wheel zooms in time (the hypnogram's and the spectrogram's)."""
+
     def __init__(self, on_jump) -> None:
         super().__init__(enableMenu=False)
         self.setMouseEnabled(x=True, y=False)
@@ -101,7 +104,7 @@ class HypnogramView(QWidget, Subscriber):
         super().__init__(parent)
         self.ws, self.theme = workspace, theme
         n = workspace.n_epochs
-        self.vb = _HypnoViewBox(self._jump)
+        self.vb = NightViewBox(self._jump)
         self.vb.invertY(True)
         axis = EpochClockAxis(workspace.epoch_sec, workspace.recording.start_time)
         self.left_axis = pg.AxisItem("left")

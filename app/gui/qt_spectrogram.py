@@ -20,21 +20,10 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.core.workspace import Workspace
 from app.gui.qt_common import Subscriber
+from app.gui.qt_hypnogram import NightViewBox
 from app.gui.theme import Theme
 
 EVIDENCE_DELAY_MS = 150  # after page flips pause, as the model's picture
-
-
-class _JumpBox(pg.ViewBox):
-    def __init__(self, on_jump) -> None:
-        super().__init__(enableMenu=False)
-        self.setMouseEnabled(x=True, y=False)
-        self._on_jump = on_jump
-
-    def mouseClickEvent(self, ev):  # noqa: N802 (Qt naming)
-        if ev.button() == Qt.LeftButton:
-            ev.accept()
-            self._on_jump(self.mapSceneToView(ev.scenePos()).x())
 
 
 class SpectrogramView(QWidget, Subscriber):
@@ -47,8 +36,8 @@ class SpectrogramView(QWidget, Subscriber):
         self.spectrogram = None
         self.title = QLabel("<b>Spectrogram</b> · computing in the background…")
         self.title.setContentsMargins(8, 2, 8, 0)
-        self.vb = _JumpBox(lambda x: workspace.set_epoch(int(np.clip(x, 0,
-                                                                    workspace.n_epochs - 1))))
+        self.vb = NightViewBox(lambda x: workspace.set_epoch(
+            int(np.clip(x, 0, workspace.n_epochs - 1))))
         self.left = pg.AxisItem("left")
         self.left.setWidth(118)
         self.left.setLabel("Hz")

@@ -1,14 +1,10 @@
 """Limb movements and periodic limb movement (PLM) series, from the anterior tibialis EMG.
 
-AASM Manual v2.6/v3 (Berry et al.), movement rules:
-
-- a limb movement (LM) lasts 0.5-10 s; it begins where the EMG rises 8 uV or more above
-  the resting EMG and ends at the start of a period of at least 0.5 s during which it
-  stays under 2 uV above resting EMG;
-- movements on the two legs whose onsets are less than 5 s apart count as one;
-- a PLM series is at least 4 consecutive LMs whose onset-to-onset intervals are 5-90 s;
-- an LM from 0.5 s before to 0.5 s after an apnea, hypopnea or RERA is not scored as
-  part of a series (here: it stays an ``LIMB_MOVEMENT`` with ``detail["respiratory"]``).
+AASM Manual v2.6/v3 (Berry et al.): a limb movement (LM) lasts 0.5-10 s; it begins
+where the EMG rises 8 uV or more above the resting EMG and ends at the start of a period
+of at least 0.5 s during which it stays under 2 uV above resting EMG. The rules that
+join movements (both legs within 5 s, PLM series, the respiratory exclusion) are
+:mod:`app.core.scoring.limb_series`'s, the same for every source of movements.
 
 "EMG voltage" is measured as the amplitude of the sine with the same rms in 50-ms bins
 (sqrt(2) x rms) of the 10-Hz high-passed EMG; the resting EMG is its running median over
