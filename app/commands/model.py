@@ -98,6 +98,7 @@ def run_info(args: argparse.Namespace) -> int:
         text = _fmt(d[key])
         print(f"  {label}:{text}" if text.startswith("\n") else f"  {label + ':':<16} {text}")
     _print_validation(bundle.card.get("calibration"), subsets, real)
+    _print_smoothing(bundle.card.get("smoothing"))
     if d["synthetic_only"]:
         print("  NOTE: trained on synthetic signals only. It demonstrates the software; it "
               "is not validated on real patients and must not be used for diagnosis.")
@@ -136,6 +137,23 @@ def _print_validation(cal: dict | None, subsets: dict | None, real: dict | None)
         for r in real.get("recordings", []):
             if isinstance(r, dict):
                 print(f"    {r.get('recording', '?')}: {r.get('result', '?')}")
+
+
+def _print_smoothing(sm: dict | None) -> None:
+    """The card's whole-night smoothing and what it did on held-out nights."""
+    if not isinstance(sm, dict):
+        print("  smoothing:       none: each epoch is staged from its own picture alone")
+        return
+    print(f"  smoothing:       whole night (prior weight {_figure(sm, 'prior_weight', 'g')}, "
+          f"evidence weight {_figure(sm, 'evidence_weight', 'g')}, temperature "
+          f"{_figure(sm, 'temperature', 'g')}); psg-lens score --no-smooth turns it off")
+    held = sm.get("held_out") if isinstance(sm.get("held_out"), dict) else {}
+    raw, smoothed = held.get("raw") or {}, held.get("smoothed") or {}
+    if raw and smoothed:
+        print(f"                   accuracy {_figure(raw, 'accuracy')} -> "
+              f"{_figure(smoothed, 'accuracy')}, expected calibration error "
+              f"{_figure(raw, 'ece')} -> {_figure(smoothed, 'ece')} on "
+              f"{sm.get('measured_on', '?')}")
 
 
 def _synthetic_recording(folder: Path):

@@ -52,8 +52,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="models that answer in JSON (SleepVLM): write the rationale, then "
                         "read the stage (rationale), or read the stage at once with the "
                         "rationale left empty (fast, an approximation); default: the card's")
-    p.add_argument("--smooth", action="store_true",
-                   help="HMM/Viterbi smoothing with the stage-transition prior")
+    night = p.add_mutually_exclusive_group()
+    night.add_argument("--no-smooth", action="store_true",
+                       help="each epoch's stage from its own picture alone (by default a "
+                            "model whose card has a fitted 'smoothing', as the embedded one "
+                            "does, stages each epoch given the whole night)")
+    night.add_argument("--smooth", action="store_true",
+                       help="the Viterbi path (most probable stage sequence) over each "
+                            "epoch's own probabilities with the stage-transition prior, "
+                            "for any model")
     p.add_argument("--prior-weight", type=float, default=1.0,
                    help="with --smooth: strength of the prior (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -90,7 +97,9 @@ def make_engine(args: argparse.Namespace):
                              f"{bundle}); pass a model bundle with --model BUNDLE.")
     return StageEngine(bundle, device=args.device, dtype=args.dtype,
                        batch_size=args.batch_size, quantize=args.quantize,
-                       mode=getattr(args, "mode", None))
+                       mode=getattr(args, "mode", None),
+                       smooth=not (getattr(args, "no_smooth", False)
+                                   or getattr(args, "smooth", False)))
 
 
 def shard_info(env: Mapping[str, str] | None = None) -> tuple[int, int]:
@@ -212,6 +221,10 @@ def _report(hyp, study: Path, target: Path, quiet: bool) -> None:
           file=sys.stderr)
     for note in t.get("notices", []):
         print(f"note: {note}", file=sys.stderr)
+    if t.get("smoothing"):
+        print(f"note: {t['probabilities_from'].split('; ', 1)[-1]}; it changed "
+              f"{t['smoothing']['changed']} of {hyp.n_epochs} stages (--no-smooth: each "
+              "epoch alone).", file=sys.stderr)
     if t.get("answers"):
         gave_none = sum(1 for a in t["answers"].values() if a["stage"] is None)
         print(f"{t.get('mode')} mode: the model's answers per epoch -> "

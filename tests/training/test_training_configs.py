@@ -66,6 +66,11 @@ def tiny_config(name: str, tmp: Path, base: Path | None, arch: str = "llava") ->
                                 batch_size=8, feature_subjects=2, subset_subjects=1,
                                 subset_epochs=6, reliability_png=str(tmp / "rel.png"),
                                 output_json=str(tmp / "calibration.json"))
+    if "smoothing" in cfg:  # two short nights of two montages: one fits, one measures
+        cfg["smoothing"].update(bundle=str(tmp / "bundle"), montages=["aasm", "sleep-edf"],
+                                nights_per_montage=2, hours=0.2, batch_size=8,
+                                output_json=str(tmp / "smoothing.json"),
+                                nights_cache=str(tmp / "nights.npz"))
     text = json.dumps(cfg)
     for real in ("build/", "resources/"):  # never touch the real outputs
         assert f'"{real}' not in text, f"{name}: an output path still points into {real}"
@@ -93,6 +98,11 @@ def run_and_check(path: Path, tmp: Path) -> dict:
     for k in shipped["evaluate"].get("extra_sets", {}):
         key = ("held_out_synthetic" if card["synthetic_only"] else "held_out_test") + f"_{k}"
         assert card["metrics"][key]["n_subjects"] == 1
+    if "smoothing" in shipped:
+        sm = card["smoothing"]
+        assert 0 <= sm["prior_weight"] <= 10 and sm["held_out"]["n_nights"] == 2
+        assert sm["held_out"]["n_epochs"] == 2 * 24 and "smoothed" in sm["held_out"]
+        assert load_bundle(tmp / "bundle").smoothing is not None
     if "calibrate" in shipped:
         cal = card["calibration"]
         assert 0.25 <= cal["temperature"] <= 10 and 0 <= cal["ece_after"] <= 1

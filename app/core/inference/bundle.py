@@ -27,6 +27,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +110,13 @@ class Bundle:
     def temperature(self) -> float:
         """The calibration temperature from the card (1.0: uncalibrated)."""
         return float(self.card.get("calibration", {}).get("temperature", 1.0))
+
+    @property
+    def smoothing(self):
+        """The card's fitted whole-night smoothing (a NightSmoothing), or None: not smoothed."""
+        from app.core.inference.night_smoothing import NightSmoothing
+
+        return NightSmoothing.from_card(self.card.get("smoothing"))
 
     @property
     def feature_reference(self):
@@ -415,6 +424,13 @@ def _check_calibration(card: dict, source: str) -> None:
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not (0.05 <= t <= 50):
         raise ModelError(f"The model card of {source} has calibration temperature {t!r}; it "
                          "must be a number between 0.05 and 50.")
+    try:
+        from app.core.inference.night_smoothing import NightSmoothing
+
+        NightSmoothing.from_card(card.get("smoothing"))
+    except (TypeError, ValueError) as err:
+        raise ModelError(f"The model card of {source} has a 'smoothing' section PSG Lens "
+                         f"cannot use: {err}") from err
     ref = card.get("input_check")
     if ref is not None:
         slots = ref.get("slots") if isinstance(ref, dict) else None
@@ -631,3 +647,15 @@ def _is_peft(model) -> bool:
     except ImportError:
         return False
     return isinstance(model, PeftModel)
+
+
+@contextmanager
+def editing_card(bundle: str | os.PathLike) -> Iterator[dict]:
+    """Read a bundle's card, let the block change it, write it back atomically (the
+    training steps and benchmarks that record their figures in the card)."""
+    path = Path(bundle) / CARD_FILE
+    card = json.loads(path.read_text())
+    yield card
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(card, indent=2) + "\n")
+    tmp.replace(path)

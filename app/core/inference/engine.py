@@ -148,6 +148,10 @@ class StageEngine:
         For bundles that answer in JSON (a card ``layout``): write the rationale and read
         the stage after it, or force an empty rationale and read the stage in one pass.
         None: the card's ``answer.default_mode``.
+    smooth : bool
+        Apply the card's fitted whole-night smoothing (:mod:`.night_smoothing`) to the
+        study's hypnogram; False gives each epoch's own probabilities. A card without a
+        ``smoothing`` section is never smoothed.
 
     Examples
     --------
@@ -159,7 +163,7 @@ class StageEngine:
 
     def __init__(self, bundle: Bundle | str | os.PathLike, *, device: str | None = "auto",
                  dtype: Any = None, batch_size: int = 16, quantize: str | None = None,
-                 mode: str | None = None) -> None:
+                 mode: str | None = None, smooth: bool = True) -> None:
         from app.core.inference.layout import MODES
         from app.core.inference.readout import resolve_device
 
@@ -189,6 +193,7 @@ class StageEngine:
         self.spec = self.bundle.spec
         self.name = self.bundle.scorer_id
         self.notices: list[str] = list(self.bundle.notices)
+        self.use_smoothing = bool(smooth)
 
     def notice(self, text: str) -> None:
         if text not in self.notices:  # the same study scored twice says it once
@@ -290,8 +295,38 @@ class StageEngine:
             meta["answers"] = {str(e): a.to_dict() for e, a in sorted(acc.answers.items())}
             notes = answer_notes(notes, recording.n_epochs, self.chat.layout, acc.answers,
                                  self.name)
-        return acc.hypnogram(recording, scorer=self.name, meta=meta, not_staged=refused,
-                             notes=notes)
+        hyp = acc.hypnogram(recording, scorer=self.name, meta=meta, not_staged=refused,
+                            notes=notes)
+        return self.smooth(hyp, status) if self.smoothing is not None else hyp
+
+    def smooth(self, hyp: Hypnogram, status: np.ndarray | None = None) -> Hypnogram:
+        """``hyp`` (each epoch alone, as ``smooth=False`` scores it; ``status``: the input
+        check's per epoch, by default from ``hyp.meta``) with the bundle's whole-night
+        smoothing applied (the bundle must have one): probabilities are the
+        posteriors, stages their argmax; ``meta["smoothing"]`` keeps the fit, how many
+        stages it changed and the model's own stages (``W123R``, ``.`` unstaged)."""
+        from app.core.signals.quality import UNLIKE, CheckReport
+
+        fit = self.bundle.smoothing
+        if fit is None:
+            raise ModelError(f"The model {self.name} has no fitted smoothing in its card.")
+        if status is None and hyp.meta.get("input_check"):  # the check's caps still hold
+            status = CheckReport.from_dict(hyp.meta["input_check"]).status
+        staged = hyp.stages >= 0
+        p = np.where(staged[:, None], hyp.probabilities, np.nan)
+        capped = None if status is None else np.asarray(status) == UNLIKE
+        post = fit.posteriors(p, capped=capped)
+        stages = hyp.stages.copy()
+        stages[staged] = post[staged].argmax(axis=1)
+        probs = hyp.probabilities.copy()
+        probs[staged] = post[staged]
+        meta = {**hyp.meta, "probabilities_from": f"{self.name}; {fit.describe()}",
+                "smoothing": fit.to_dict() | {
+            "changed": int((stages != hyp.stages).sum()),
+            "model_stages": "".join("." if s < 0 else "W123R"[s] for s in hyp.stages.tolist())}}
+        return Hypnogram(stages, epoch_sec=hyp.epoch_sec, start_time=hyp.start_time,
+                         probabilities=probs, source=hyp.source, scorer=hyp.scorer,
+                         meta=meta, notes=hyp.notes)
 
     def _batches(self, recording, staged: np.ndarray, sources: list, report, status,
                  should_stop: StopFn | None) -> Generator[EpochBatchResult, None, None]:
@@ -357,6 +392,11 @@ class StageEngine:
     @property
     def temperature(self) -> float:
         return self.bundle.temperature
+
+    @property
+    def smoothing(self):
+        """The bundle's whole-night smoothing (None: stages are the model's per epoch)."""
+        return self.bundle.smoothing if self.use_smoothing else None
 
     def missing_notice(self, recording, sources: Sequence | Mapping | None = None) -> str:
         """Which rows of the picture the study cannot fill, and what the card measured

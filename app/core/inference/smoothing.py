@@ -38,8 +38,21 @@ def default_prior() -> tuple[np.ndarray, np.ndarray]:
     return matrix, initial
 
 
+def stationary(transition: np.ndarray) -> np.ndarray:
+    """The chain's stationary distribution: where in the night an epoch is, not knowing
+    when the recording started (an excerpt need not start at lights out, in wake)."""
+    t = np.asarray(transition, np.float64)
+    p = np.full(t.shape[0], 1.0 / t.shape[0])
+    for _ in range(10000):
+        q = p @ t
+        if np.abs(q - p).max() < 1e-12:
+            break
+        p = q
+    return q / q.sum()
+
+
 def _log_inputs(probabilities: np.ndarray, transition: np.ndarray | None,
-                initial: np.ndarray | None, prior_weight: float
+                initial: np.ndarray | None, prior_weight: float, evidence_weight: float = 1.0
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p = np.asarray(probabilities, dtype=np.float64)
     if p.ndim != 2 or p.shape[1] != 5:
@@ -54,6 +67,8 @@ def _log_inputs(probabilities: np.ndarray, transition: np.ndarray | None,
         raise ValueError("The transition matrix must be 5x5 and the initial vector 5 long.")
     if not prior_weight >= 0:
         raise ValueError(f"prior_weight must be >= 0, not {prior_weight}.")
+    if not evidence_weight > 0:
+        raise ValueError(f"evidence_weight must be > 0, not {evidence_weight}.")
     t = np.maximum(t, 0) + TRANSITION_FLOOR
     t /= t.sum(axis=1, keepdims=True)
     i = np.maximum(i, 0) + TRANSITION_FLOOR
@@ -62,7 +77,7 @@ def _log_inputs(probabilities: np.ndarray, transition: np.ndarray | None,
     p = np.where(unscored[:, None], 1.0, np.clip(np.nan_to_num(p), 0, None))
     log_e = np.log(np.maximum(p / p.sum(axis=1, keepdims=True), EMISSION_FLOOR))
     # prior_weight scales the chain against the evidence: 0 = argmax of the input
-    return log_e, prior_weight * np.log(t), prior_weight * np.log(i)
+    return evidence_weight * log_e, prior_weight * np.log(t), prior_weight * np.log(i)
 
 
 def viterbi(probabilities: np.ndarray, transition: np.ndarray | None = None,
@@ -97,10 +112,14 @@ def viterbi(probabilities: np.ndarray, transition: np.ndarray | None = None,
 
 
 def forward_backward(probabilities: np.ndarray, transition: np.ndarray | None = None,
-                     initial: np.ndarray | None = None, *, prior_weight: float = 1.0
-                     ) -> np.ndarray:
-    """Per-epoch posterior stage probabilities (n, 5) float32 under the HMM."""
-    log_e, log_t, log_i = _log_inputs(probabilities, transition, initial, prior_weight)
+                     initial: np.ndarray | None = None, *, prior_weight: float = 1.0,
+                     evidence_weight: float = 1.0) -> np.ndarray:
+    """Per-epoch posterior stage probabilities (n, 5) float32 under the HMM.
+
+    ``evidence_weight`` is an exponent on the model's probabilities (below 1: trust each
+    epoch's picture less than the model's own confidence says)."""
+    log_e, log_t, log_i = _log_inputs(probabilities, transition, initial, prior_weight,
+                                      evidence_weight)
     n = log_e.shape[0]
     if n == 0:
         return np.zeros((0, 5), np.float32)
