@@ -126,6 +126,56 @@ class RunInfo:
     started_at: str = ""  # UTC ISO-8601, as the session keeps it
     _notes: list[str] | None = field(default=None, repr=False, compare=False)
     _refused: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # the model's own per-epoch stages and probabilities, as the session keeps them; the
+    # same object as ``hypnogram`` unless the run is smoothed over the night
+    own: Hypnogram | None = field(default=None, repr=False, compare=False)
+    _capped: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.own is None:
+            self.own = self.hypnogram.copy() if self.smoothing is not None else self.hypnogram
+        self.restage()
+
+    @property
+    def smoothing(self):
+        """The whole-night smoothing this run's stages use (NightSmoothing), or None."""
+        from app.core.inference.night_smoothing import NightSmoothing
+
+        try:
+            return NightSmoothing.from_card(self.meta.get("smoothing"))
+        except (TypeError, ValueError):  # a record PSG Lens cannot read: the model's own
+            return None
+
+    def restage(self) -> None:
+        """Recompute the shown stages from the model's own over the whole night (a smoothed
+        run; epochs it has not staged stay Unscored, capped ones stay capped)."""
+        smoothing = self.smoothing
+        if smoothing is None or self.own is self.hypnogram:
+            return
+        from app.core.signals.quality import UNLIKE
+
+        own = self.own
+        staged = own.stages >= 0
+        if self._capped is None:
+            report = self._check()
+            self._capped = (report.status == UNLIKE if report is not None
+                            and len(report.status) == len(staged)
+                            else np.zeros(len(staged), bool))
+        capped = self._capped
+        post = smoothing.posteriors(np.where(staged[:, None], own.probabilities, np.nan),
+                                    capped=capped)
+        hyp = self.hypnogram
+        hyp.stages[:] = own.stages
+        hyp.probabilities[:] = own.probabilities
+        hyp.sources[:] = own.sources
+        hyp.probabilities[staged] = post[staged]
+        hyp.stages[staged] = post[staged].argmax(axis=1)
+
+    def model_stage(self, epoch: int) -> tuple[int, float]:
+        """What the model alone said for this epoch: (stage, its probability)."""
+        p = self.own.probabilities[epoch]
+        s = int(self.own.stages[epoch])
+        return s, float(p[s]) if s >= 0 else float("nan")
 
     @property
     def label(self) -> str:
@@ -144,6 +194,8 @@ class RunInfo:
         n, done = len(self.hypnogram.stages), self.n_done
         if done < n:
             text += f"; it staged {done} of {n} epochs, the others carry 0.2 for every stage"
+        if self.smoothing is not None:
+            text += "; stages and probabilities smoothed over the night"
         return text
 
     def _check(self):
@@ -603,9 +655,13 @@ class Workspace(LightsReview, MontageView, SideBySide, EventReview):
             block[refused] = 0.2
             stages = np.where(refused, int(Stage.UNSCORED), block.argmax(axis=1)).astype(np.int8)
             self.session.update_model_run(run_id, start, block, stages)
-            run.hypnogram.probabilities[start:start + len(block)] = block
-            run.hypnogram.stages[start:start + len(block)] = stages
-            run.hypnogram.sources[start:start + len(block)] = Source.MODEL
+            run.own.probabilities[start:start + len(block)] = block
+            run.own.stages[start:start + len(block)] = stages
+            run.own.sources[start:start + len(block)] = Source.MODEL
+        if run.smoothing is not None:  # a new epoch may change its neighbours' stages
+            run.restage()
+            self.events.model(run_id=run_id, start=0, stop=self.n_epochs)
+            return
         self.events.model(run_id=run_id, start=int(epochs[0]), stop=int(epochs[-1]) + 1)
 
     def add_answers(self, run_id: int, answers: dict[int, dict], *, emit: bool = True) -> None:

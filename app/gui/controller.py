@@ -263,6 +263,8 @@ class Controller(QObject):
             meta["input_check"] = info["input_check"]
         if info.get("missing"):
             meta["missing"] = info["missing"]  # which rows are dashed, and what that costs
+        if info.get("smoothing"):
+            meta["smoothing"] = info["smoothing"]  # shown stages use the whole night
         if info.get("mode"):  # a chat model: how it was asked, and what it cannot stage
             meta["mode"] = info["mode"]
             meta["layout_context"] = info.get("layout_context")

@@ -190,6 +190,12 @@ class ModelView(QWidget, Subscriber):
         missing = run.meta.get("missing", "")
         missing = (f"<br><span style='color:{self.theme.muted}'>{html.escape(missing)}</span>"
                    if missing else "")
+        if run.smoothing is not None and st >= 0:  # the picture alone may have said otherwise
+            own, p_own = run.model_stage(e)
+            alone = ("the same" if own == st else
+                     f"{chip(own, colors)} {p_own:.0%}" if own >= 0 else "-")
+            missing += (f"<br><span style='color:{self.theme.muted}'>Staged with the night "
+                        f"around it; this picture alone: {alone}</span>")
         self.summary.setText(f"Model: {chip(st, colors)} &nbsp;·&nbsp; Technician: {tech}"
                              f" &nbsp;·&nbsp; Confidence: {conf_text}<br>"
                              f"<span style='color:{self.theme.muted}'>{run.label}</span>{warn}"

@@ -408,6 +408,9 @@ class _Worker(_Signals):
                 "spec_json": spec.to_json() if spec is not None else None,
                 "synthetic_only": bool(getattr(bundle, "card", {}).get("synthetic_only"))
                 if bundle is not None else False}
+        smoothing = getattr(engine, "smoothing", None)
+        if smoothing is not None:  # the run's stages use the whole night, as `score` does
+            info["smoothing"] = smoothing.to_dict()
         chat = getattr(engine, "chat", None)
         if chat is not None:  # a chat model: how it was asked goes with the run
             info["mode"] = engine.mode

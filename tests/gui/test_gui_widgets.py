@@ -235,6 +235,23 @@ def test_model_view_shows_the_models_picture_and_the_overlay(qtbot, ws):
     mv.detach()
 
 
+def test_model_view_says_a_smoothed_stage_and_what_the_picture_alone_said(qtbot, ws):
+    mv = ModelView(ws, LIGHT, fallback_spec=SPEC)
+    qtbot.addWidget(mv)
+    fit = {"prior_weight": 1.0, "evidence_weight": 0.3, "temperature": 1.0}
+    run = ws.start_run("fake", SPEC, {"smoothing": fit})
+    p = np.tile([[0.1, 0.1, 0.6, 0.1, 0.1]], (N, 1)).astype(np.float32)
+    p[3] = [0.1, 0.1, 0.1, 0.1, 0.6]          # one REM picture inside N2
+    ws.add_model_batch(run, np.arange(N), p)
+    ws.set_epoch(3)
+    text = mv.summary.text()
+    assert "Staged with the night around it; this picture alone:" in text
+    assert "REM" in text and "60%" in text and ws.model.stages[3] == 2
+    ws.set_epoch(6)
+    assert "this picture alone: the same" in mv.summary.text()
+    mv.detach()
+
+
 @pytest.mark.parametrize("theme", [LIGHT, DARK], ids=["light", "dark"])
 def test_study_view_in_both_themes(qtbot, ws, theme):
     view = StudyView(ws, theme, fallback_spec=SPEC)

@@ -133,6 +133,42 @@ def test_model_run_streams_and_navigation(ws):
     assert ws.technician.stages[11] == Stage.UNSCORED
 
 
+def test_a_smoothed_run_shows_posteriors_and_keeps_the_models_own_on_disk(study):
+    from app.core.inference.night_smoothing import NightSmoothing
+
+    fit = {"prior_weight": 1.0, "evidence_weight": 0.3, "temperature": 1.0}
+    p = model_probs(N_EPOCHS)
+    ws = Workspace.open(study, who="tech-01")
+    run_id = ws.start_run("m/1", RenderSpec.preset("clinical"), {"smoothing": fit})
+    seen = []
+    ws.events.model.connect(lambda ev: seen.append((ev.start, ev.stop)))
+    ws.add_model_batch(run_id, np.arange(12), p[:12])     # half the night so far
+    run = ws.run(run_id)
+    half = np.where(np.arange(N_EPOCHS)[:, None] < 12, p, np.nan)
+    expected = NightSmoothing(**fit).posteriors(half)
+    assert np.array_equal(run.hypnogram.stages[:12], expected[:12].argmax(axis=1))
+    assert (run.hypnogram.stages[12:] == Stage.UNSCORED).all()
+    assert seen == [(0, N_EPOCHS)]  # a new epoch may change any of its neighbours
+    ws.add_model_batch(run_id, np.arange(12, N_EPOCHS), p[12:])
+    expected = NightSmoothing(**fit).posteriors(p)
+    np.testing.assert_allclose(run.hypnogram.probabilities, expected, atol=1e-5)
+    assert not np.array_equal(run.hypnogram.stages, p.argmax(axis=1)), "nothing smoothed"
+    e = int(np.flatnonzero(run.hypnogram.stages != p.argmax(axis=1))[0])
+    assert run.model_stage(e) == (int(p[e].argmax()), pytest.approx(float(p[e].max())))
+    assert "smoothed over the night" in run.describe()
+    # the session keeps what the model said; the smoothing is redone on reopening
+    assert np.array_equal(ws.session.model_hypnogram(run_id).stages, p.argmax(axis=1))
+    ws.close()
+    again = Workspace.open(study, who="tech-01")
+    try:
+        np.testing.assert_allclose(again.run(run_id).hypnogram.probabilities, expected,
+                                   atol=1e-5)
+        exported = again.hypnogram_for_export(run_id)
+        assert np.array_equal(exported.stages, expected.argmax(axis=1))
+    finally:
+        again.close()
+
+
 def test_reopen_restores_position_view_runs_edits_and_imports(study, tmp_path):
     from app.core.formats import write_hypnogram
     from app.core.scoring.hypnogram import Hypnogram
