@@ -150,7 +150,8 @@ def subset_accuracy(engine, args: CalibrateArgs) -> list[dict]:
     return out
 
 
-def plot_reliability(before: dict, after: dict, path: str, title: str) -> None:
+def plot_reliability(before: dict, after: dict, path: str, title: str,
+                     labels: tuple[str, str] = ("before", "after")) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -158,7 +159,7 @@ def plot_reliability(before: dict, after: dict, path: str, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(4.6, 4.4), dpi=120)
     ax.plot([0, 1], [0, 1], color="#999999", lw=1, ls="--", label="perfect calibration")
-    for rel, label, color in ((before, "before", "#d55e00"), (after, "after", "#0072b2")):
+    for rel, label, color in ((before, labels[0], "#d55e00"), (after, labels[1], "#0072b2")):
         pts = [(b["confidence"], b["accuracy"]) for b in rel["bins"] if b["n"] >= 20]
         if pts:
             xs, ys = zip(*pts)

@@ -36,6 +36,7 @@ class SmoothingArgs:
     output_json: str | None = None
     # the staged nights are kept here (npz) and reused: refitting needs no model time
     nights_cache: str | None = None
+    reliability_png: str | None = None  # the held-out nights' diagram, alone vs smoothed
 
 
 def score_nights(engine, args: SmoothingArgs) -> list[dict]:
@@ -76,7 +77,12 @@ def score_nights(engine, args: SmoothingArgs) -> list[dict]:
 def main(args: SmoothingArgs) -> dict:
     from app.core.inference.bundle import editing_card, load_bundle
     from app.core.inference.engine import StageEngine
-    from app.core.inference.night_smoothing import fit_night_smoothing, measure
+    from app.core.inference.night_smoothing import (
+        NightSmoothing,
+        fit_night_smoothing,
+        measure,
+        pooled_posteriors,
+    )
 
     bundle = load_bundle(args.bundle)
     bundle.card.pop("smoothing", None)  # the engine must give the model's own probabilities
@@ -102,6 +108,18 @@ def main(args: SmoothingArgs) -> dict:
     print(f"held-out nights: accuracy {r['accuracy']:.3f} -> {s['accuracy']:.3f}, ECE "
           f"{r['ece']:.3f} -> {s['ece']:.3f}, NLL {r['nll']:.3f} -> {s['nll']:.3f}; "
           f"{on_held['nights_better']} nights better, {on_held['nights_worse']} worse")
+    if args.reliability_png:
+        from app.core.inference.calibration import expected_calibration_error, reliability
+        from training.calibrate import plot_reliability
+
+        rel = {}
+        for name, fit_ in (("alone", NightSmoothing(prior_weight=0.0)), ("night", smoothing)):
+            post, y = pooled_posteriors(fit_, held)
+            rel[name] = reliability(post, y) | {"ece": expected_calibration_error(post, y)}
+        plot_reliability(rel["alone"], rel["night"], args.reliability_png,
+                         f"{engine.name}: reliability on {on_held['n_epochs']} epochs of\n"
+                         f"{len(held)} held-out synthetic nights",
+                         labels=("each epoch alone", "whole-night smoothing"))
     if args.output_json:
         Path(args.output_json).write_text(json.dumps(section, indent=2))
     if args.update_card:

@@ -70,7 +70,8 @@ def tiny_config(name: str, tmp: Path, base: Path | None, arch: str = "llava") ->
         cfg["smoothing"].update(bundle=str(tmp / "bundle"), montages=["aasm", "sleep-edf"],
                                 nights_per_montage=2, hours=0.2, batch_size=8,
                                 output_json=str(tmp / "smoothing.json"),
-                                nights_cache=str(tmp / "nights.npz"))
+                                nights_cache=str(tmp / "nights.npz"),
+                                reliability_png=str(tmp / "rel-night.png"))
     text = json.dumps(cfg)
     for real in ("build/", "resources/"):  # never touch the real outputs
         assert f'"{real}' not in text, f"{name}: an output path still points into {real}"
@@ -103,6 +104,7 @@ def run_and_check(path: Path, tmp: Path) -> dict:
         assert 0 <= sm["prior_weight"] <= 10 and sm["held_out"]["n_nights"] == 2
         assert sm["held_out"]["n_epochs"] == 2 * 24 and "smoothed" in sm["held_out"]
         assert load_bundle(tmp / "bundle").smoothing is not None
+        assert (tmp / "rel-night.png").stat().st_size > 1000
     if "calibrate" in shipped:
         cal = card["calibration"]
         assert 0.25 <= cal["temperature"] <= 10 and 0 <= cal["ece_after"] <= 1
