@@ -137,7 +137,7 @@ def fit_night_smoothing(nights: Sequence[tuple[np.ndarray, np.ndarray]]
     for w in FIT_PRIOR_WEIGHTS:
         for a in FIT_EVIDENCE_WEIGHTS:
             s = NightSmoothing(w, a)
-            post, y = _stack(s, nights)
+            post, y = pooled_posteriors(s, nights)
             nll = _nll_ece(post, y)[0]
             if best is None or nll < best[0]:
                 best = (nll, s, post, y)
@@ -147,7 +147,7 @@ def fit_night_smoothing(nights: Sequence[tuple[np.ndarray, np.ndarray]]
     return fitted, measure(fitted, nights)
 
 
-def _stack(s: NightSmoothing, nights) -> tuple[np.ndarray, np.ndarray]:
+def pooled_posteriors(s: NightSmoothing, nights) -> tuple[np.ndarray, np.ndarray]:
     posts, ys = [], []
     for p, y in nights:
         post = s.posteriors(p)
@@ -159,12 +159,12 @@ def _stack(s: NightSmoothing, nights) -> tuple[np.ndarray, np.ndarray]:
 
 def measure(s: NightSmoothing, nights) -> dict:
     """Accuracy, NLL and ECE of the raw probabilities and of the smoothed posteriors."""
-    raw, y = _stack(NightSmoothing(prior_weight=0.0), nights)
-    post, _ = _stack(s, nights)
+    raw, y = pooled_posteriors(NightSmoothing(prior_weight=0.0), nights)
+    post, _ = pooled_posteriors(s, nights)
     r, m = _nll_ece(raw, y), _nll_ece(post, y)
     per_night = []
     for p, t in nights:
-        a, b = _stack(NightSmoothing(prior_weight=0.0), [(p, t)]), _stack(s, [(p, t)])
+        a, b = pooled_posteriors(NightSmoothing(prior_weight=0.0), [(p, t)]), pooled_posteriors(s, [(p, t)])
         per_night.append((float(np.mean(a[0].argmax(1) == a[1])),
                           float(np.mean(b[0].argmax(1) == b[1]))))
     return {"n_nights": len(nights), "n_epochs": int(y.size),
