@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from app.core.signals.render_spec import RenderSpec
 from app.core.workspace import Workspace
@@ -46,7 +46,14 @@ class StudyView(QWidget):
         self.evidence = EvidencePanel(workspace, theme)
         self.hypnogram.setMinimumHeight(190)  # nine labelled rows stay readable
         self.side = QTabWidget()
-        self.side.addTab(self.model_view, "Model")
+        # scrolled, never squeezed: a long note under the stage must not draw over the picture
+        model_tab = QScrollArea()
+        model_tab.setWidgetResizable(True)
+        model_tab.setFrameShape(QFrame.NoFrame)
+        model_tab.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        model_tab.setFocusPolicy(Qt.NoFocus)  # the keyboard belongs to scoring
+        model_tab.setWidget(self.model_view)
+        self.side.addTab(model_tab, "Model")
         self.side.addTab(self.compare, "Runs && scorers")
         self.side.addTab(self.event_list, "Events")
         self.side.addTab(self.evidence, "Evidence")

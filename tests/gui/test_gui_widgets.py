@@ -252,6 +252,21 @@ def test_model_view_says_a_smoothed_stage_and_what_the_picture_alone_said(qtbot,
     mv.detach()
 
 
+def test_a_long_model_note_on_a_short_screen_never_draws_over_the_picture(qtbot, ws):
+    view = StudyView(ws, LIGHT, fallback_spec=SPEC)
+    qtbot.addWidget(view)
+    view.resize(1200, 560)  # a laptop screen with the hypnogram below
+    view.show()
+    qtbot.waitExposed(view)
+    fit = {"prior_weight": 1.0, "evidence_weight": 0.3, "temperature": 1.0}
+    run = ws.start_run("fake", SPEC, {"smoothing": fit, "missing": "a long sentence " * 40})
+    ws.add_model_batch(run, np.arange(N), np.tile([[0.1, 0.1, 0.6, 0.1, 0.1]], (N, 1)))
+    qtbot.wait(50)
+    mv = view.model_view
+    assert mv.summary.geometry().top() >= mv.image.geometry().bottom()
+    assert mv.bars.geometry().top() >= mv.summary.geometry().bottom()
+
+
 @pytest.mark.parametrize("theme", [LIGHT, DARK], ids=["light", "dark"])
 def test_study_view_in_both_themes(qtbot, ws, theme):
     view = StudyView(ws, theme, fallback_spec=SPEC)
