@@ -252,6 +252,22 @@ def test_model_view_says_a_smoothed_stage_and_what_the_picture_alone_said(qtbot,
     mv.detach()
 
 
+def test_model_view_warns_of_a_finished_night_unlike_any_real_one(qtbot, ws, monkeypatch):
+    from app.core.scoring import plausibility
+
+    monkeypatch.setattr(plausibility, "MIN_HOURS", 0.1)  # the 10-min test night counts
+    mv = ModelView(ws, LIGHT, fallback_spec=SPEC)
+    qtbot.addWidget(mv)
+    run = ws.start_run("fake", SPEC)
+    rem = np.tile([[0.05, 0.05, 0.05, 0.05, 0.8]], (N, 1)).astype(np.float32)
+    ws.add_model_batch(run, np.arange(N // 2), rem[: N // 2])
+    assert "unlike any" not in mv.summary.text()  # half a run says nothing of the night
+    ws.add_model_batch(run, np.arange(N // 2, N), rem[N // 2:])
+    assert "unlike any of 597 real expert-scored nights (no W; no N2; REM 100%" in \
+        mv.summary.text()
+    mv.detach()
+
+
 def test_a_long_model_note_on_a_short_screen_never_draws_over_the_picture(qtbot, ws):
     view = StudyView(ws, LIGHT, fallback_spec=SPEC)
     qtbot.addWidget(view)

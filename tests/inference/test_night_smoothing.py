@@ -171,3 +171,19 @@ def test_the_training_step_writes_the_card_and_refits_from_its_nights_cache(
     again = main(args)
     assert "the staged nights from" in capsys.readouterr().out
     assert again == first
+
+
+def test_a_night_unlike_any_real_one_is_a_notice_of_the_run(smoothed_bundle, night,
+                                                            monkeypatch):
+    from app.core.inference.engine import StageEngine
+    from app.core.scoring import plausibility
+    from app.core.signals.recording import Recording
+
+    monkeypatch.setattr(plausibility, "MIN_HOURS", 0.05)  # the 6-min test night counts
+    rec = Recording.open(night)
+    hyp = StageEngine(smoothed_bundle, device="cpu").score(rec)
+    warning = plausibility.implausible_night(hyp.stages)
+    assert warning, "the random test model must stage this night unlike a real one"
+    assert hyp.meta["night_warning"] == warning and warning in hyp.meta["notices"]
+    part = StageEngine(smoothed_bundle, device="cpu").score(rec, epochs=range(6))
+    assert "night_warning" not in part.meta  # a part of the night says nothing of it

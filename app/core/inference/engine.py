@@ -226,6 +226,7 @@ class StageEngine:
         NaN row, then Unscored with a note), an epoch unlike the training data keeps its
         stage with its confidence capped, and an inverted lead is drawn sign-flipped.
         """
+        from app.core.scoring.plausibility import implausible_night
         from app.core.signals.quality import NOT_STAGED
 
         # notices are about this study: an engine kept for the next one must not carry
@@ -297,7 +298,14 @@ class StageEngine:
                                  self.name)
         hyp = acc.hypnogram(recording, scorer=self.name, meta=meta, not_staged=refused,
                             notes=notes)
-        return self.smooth(hyp, status) if self.smoothing is not None else hyp
+        if self.smoothing is not None:
+            hyp = self.smooth(hyp, status)
+        warning = "" if stopped or epochs is not None else implausible_night(
+            hyp.stages, hyp.epoch_sec)
+        if warning:  # wrong the whole night through: say so before any stage is accepted
+            self.notice(warning)
+            hyp.meta.update(notices=list(self.notices), night_warning=warning)
+        return hyp
 
     def smooth(self, hyp: Hypnogram, status: np.ndarray | None = None) -> Hypnogram:
         """``hyp`` (each epoch alone, as ``smooth=False`` scores it; ``status``: the input

@@ -77,6 +77,14 @@ class RunInfo:
         hyp.probabilities[staged] = post[staged]
         hyp.stages[staged] = post[staged].argmax(axis=1)
 
+    def night_warning(self) -> str:
+        """The sentence a finished run gets when its night is unlike any real one."""
+        from app.core.scoring.plausibility import implausible_night
+
+        if self.n_done + len(self.refused_epochs()) < len(self.hypnogram.stages):
+            return ""  # not every epoch looked at yet
+        return implausible_night(self.hypnogram.stages, self.hypnogram.epoch_sec)
+
     def model_stage(self, epoch: int) -> tuple[int, float]:
         """What the model alone said for this epoch: (stage, its probability)."""
         p = self.own.probabilities[epoch]
