@@ -313,6 +313,7 @@ class StageEngine:
         smoothing applied (the bundle must have one): probabilities are the
         posteriors, stages their argmax; ``meta["smoothing"]`` keeps the fit, how many
         stages it changed and the model's own stages (``W123R``, ``.`` unstaged)."""
+        from app.core.inference.night_smoothing import restage
         from app.core.signals.quality import UNLIKE, CheckReport
 
         fit = self.bundle.smoothing
@@ -320,14 +321,8 @@ class StageEngine:
             raise ModelError(f"The model {self.name} has no fitted smoothing in its card.")
         if status is None and hyp.meta.get("input_check"):  # the check's caps still hold
             status = CheckReport.from_dict(hyp.meta["input_check"]).status
-        staged = hyp.stages >= 0
-        p = np.where(staged[:, None], hyp.probabilities, np.nan)
         capped = None if status is None else np.asarray(status) == UNLIKE
-        post = fit.posteriors(p, capped=capped)
-        stages = hyp.stages.copy()
-        stages[staged] = post[staged].argmax(axis=1)
-        probs = hyp.probabilities.copy()
-        probs[staged] = post[staged]
+        stages, probs = restage(fit, hyp.stages, hyp.probabilities, capped)
         meta = {**hyp.meta, "probabilities_from": f"{self.name}; {fit.describe()}",
                 "smoothing": fit.to_dict() | {
             "changed": int((stages != hyp.stages).sum()),

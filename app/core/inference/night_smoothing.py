@@ -115,6 +115,20 @@ def _chain() -> tuple[np.ndarray, np.ndarray]:
     return transition, stationary(transition)
 
 
+def restage(smoothing: NightSmoothing, stages: np.ndarray, probabilities: np.ndarray,
+            capped: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A run's shown ``(stages, probabilities)`` from the model's own: staged epochs
+    (stage >= 0) get the posterior and its argmax; the others are left as they are."""
+    staged = np.asarray(stages) >= 0
+    post = smoothing.posteriors(np.where(staged[:, None], probabilities, np.nan),
+                                capped=capped)
+    new_stages = np.array(stages, copy=True)
+    new_probs = np.array(probabilities, dtype=np.float32, copy=True)
+    new_probs[staged] = post[staged]
+    new_stages[staged] = post[staged].argmax(axis=1)
+    return new_stages, new_probs
+
+
 def _nll_ece(post: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     from app.core.inference.calibration import expected_calibration_error, nll
 

@@ -58,24 +58,19 @@ class RunInfo:
         smoothing = self.smoothing
         if smoothing is None or self.own is self.hypnogram:
             return
+        from app.core.inference.night_smoothing import restage
         from app.core.signals.quality import UNLIKE
 
         own = self.own
-        staged = own.stages >= 0
         if self._capped is None:
             report = self._check()
             self._capped = (report.status == UNLIKE if report is not None
-                            and len(report.status) == len(staged)
-                            else np.zeros(len(staged), bool))
-        capped = self._capped
-        post = smoothing.posteriors(np.where(staged[:, None], own.probabilities, np.nan),
-                                    capped=capped)
+                            and len(report.status) == len(own.stages)
+                            else np.zeros(len(own.stages), bool))
         hyp = self.hypnogram
-        hyp.stages[:] = own.stages
-        hyp.probabilities[:] = own.probabilities
+        hyp.stages[:], hyp.probabilities[:] = restage(smoothing, own.stages,
+                                                      own.probabilities, self._capped)
         hyp.sources[:] = own.sources
-        hyp.probabilities[staged] = post[staged]
-        hyp.stages[staged] = post[staged].argmax(axis=1)
 
     def night_warning(self) -> str:
         """The sentence a finished run gets when its night is unlike any real one."""
