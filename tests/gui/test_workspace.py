@@ -344,3 +344,26 @@ def test_import_of_another_length_or_unknown_labels_is_never_silent(ws, tmp_path
     hyp = ws.import_hypnogram(odd, unknown="unscored")
     assert hyp.stages[3] == -1 and hyp.stages[2] == 1
     assert (ws.technician.stages == -1).all()  # importing never touches stages
+
+
+def test_the_report_says_when_the_models_night_is_unlike_any_real_one(ws, monkeypatch):
+    pypdfium2 = pytest.importorskip("pypdfium2")
+    from types import SimpleNamespace
+
+    from app.core.report import write_report
+    from app.core.scoring import plausibility
+    from app.gui.controller import Controller
+
+    monkeypatch.setattr(plausibility, "MIN_HOURS", 0.1)  # the 12-min test night counts
+    run = ws.start_run("m/1", RenderSpec.preset("clinical"))
+    rem = np.tile([[0.05, 0.05, 0.05, 0.05, 0.8]], (N_EPOCHS, 1)).astype(np.float32)
+    ws.add_model_batch(run, np.arange(N_EPOCHS), rem)
+    inputs = Controller.report_inputs(SimpleNamespace(workspace=ws, settings=Settings()))
+    assert inputs["model_info"]["caution"].startswith("The stages of this 0.2-h recording")
+    pdf = write_report(ws.path.with_suffix(".pdf"), ws.technician, **inputs)
+    doc = pypdfium2.PdfDocument(str(pdf))
+    try:
+        text = " ".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+    assert "Caution" in text and "unlike any of 597" in " ".join(text.split())
