@@ -393,6 +393,24 @@ def stage_runs(stages: np.ndarray) -> list[tuple[int, int, int]]:
 
 
 # -- writing ------------------------------------------------------------------------------
+def _process_umask() -> int:
+    """The umask, read without changing it where the system says it (Linux), else set and
+    restored once at import (before any worker thread writes a file)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: New files get 0666 less this, as any program's would (a lab's 027 keeps exports private).
+UMASK = _process_umask()
+
+
 @contextlib.contextmanager
 def atomic_paths(*targets: Path) -> Iterator[list[Path]]:
     """Temp paths beside ``targets``; each target is replaced only if the block succeeds.
@@ -414,8 +432,9 @@ def atomic_paths(*targets: Path) -> Iterator[list[Path]]:
             temps.append(Path(tmp))
         yield temps
         for tmp, t in zip(temps, targets):
-            # mkstemp makes 0600 files; keep an existing file's mode, else the usual 0644
-            os.chmod(tmp, (t.stat().st_mode & 0o777) if t.exists() else 0o644)
+            # mkstemp makes 0600 files; keep an existing file's mode, else what the
+            # user's umask gives a new file
+            os.chmod(tmp, (t.stat().st_mode & 0o777) if t.exists() else 0o666 & ~UMASK)
             os.replace(tmp, t)
     except OSError as e:
         raise FormatError(f"Cannot write {fname(e.filename or targets[0])}: "
