@@ -63,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
     from app.core.detectors.desaturation import with_measured_drops
 
     events = with_measured_drops(rec, events)  # a lab's desaturations: drops from SpO2
+    from app.config import load_settings
+
+    colors = dict(load_settings().stage_colors)  # the colours the window draws for this user
     out = write_report(args.output, hyp, study=study_fields(rec), anonymise=args.anonymise,
-                       model_hypnogram=model, events=events)
+                       model_hypnogram=model, events=events, stage_colors=colors)
     print(f"wrote {out}")
     return 0

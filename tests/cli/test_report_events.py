@@ -68,3 +68,21 @@ def test_a_bad_event_file_is_one_sentence(night, tmp_path, capsys):
                "--events", str(bad), "-o", str(tmp_path / "r.pdf")])
     err = capsys.readouterr().err
     assert rc == 2 and "outside the recording" in err and "Traceback" not in err
+
+
+def test_report_draws_in_the_users_stage_colours(night, tmp_path, monkeypatch):
+    from app import config
+    from app.core import report
+
+    monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "cfg"))
+    settings = config.Settings()
+    settings.stage_colors["REM"] = "#123456"
+    config.save_settings(settings)
+    seen = {}
+    real = report.write_report
+    monkeypatch.setattr(report, "write_report",
+                        lambda *a, **kw: seen.update(kw) or real(*a, **kw))
+    d, _ = night
+    assert main(["report", str(d / "night.edf"), "--hypnogram", str(d / "night.csv"),
+                 "-o", str(tmp_path / "r.pdf")]) == 0
+    assert seen["stage_colors"]["REM"] == "#123456" and seen["stage_colors"]["W"]
