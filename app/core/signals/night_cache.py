@@ -14,7 +14,9 @@ what it read from disk, so a second call in one session does not touch the disk.
 The cache folder is ``$PSG_LENS_CACHE_DIR``, else ``$PSG_LENS_DATA_DIR/cache`` (so tests
 and portable installs that move the data folder move the cache with it), else the user
 cache folder (``~/.cache/psg-lens`` on Linux). Writing is an optimisation: a folder that
-cannot be written leaves the result uncached, never an error.
+cannot be written leaves the result uncached, never an error. The folder is kept under
+``$PSG_LENS_CACHE_MAX_MB`` (default 1024 MB): after each write the files least recently
+used (read or written) are removed until it fits.
 
 Examples
 --------
@@ -41,6 +43,8 @@ from pathlib import Path
 import numpy as np
 
 CACHE_ENV = "PSG_LENS_CACHE_DIR"
+CACHE_MAX_ENV = "PSG_LENS_CACHE_MAX_MB"
+CACHE_MAX_MB = 1024  # ~350 8-h nights' spectrograms; the least recently used go first
 CACHE_FORMAT = 1
 _KEY_FIELD = "_psg_lens_cache_key"
 
@@ -93,9 +97,53 @@ def _load(path: Path, key: str) -> Arrays | None:
         with np.load(path, allow_pickle=False) as f:
             if _KEY_FIELD not in f.files or str(f[_KEY_FIELD]) != key:
                 return None  # a hash-prefix collision or another program's file
-            return {k: f[k] for k in f.files if k != _KEY_FIELD}
+            found = {k: f[k] for k in f.files if k != _KEY_FIELD}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None  # missing, truncated or damaged: recompute
+    try:
+        os.utime(path)  # used now: the last to be pruned
+    except OSError:
+        pass
+    return found
+
+
+def _max_bytes() -> int:
+    try:
+        mb = float(os.environ.get(CACHE_MAX_ENV, CACHE_MAX_MB))
+    except ValueError:
+        mb = CACHE_MAX_MB
+    return int(max(mb, 0.0) * 1024 * 1024)
+
+
+def prune(folder: Path | None = None, max_bytes: int | None = None,
+          keep: Path | None = None) -> int:
+    """Remove the least recently used cache files until the folder holds at most
+    ``max_bytes`` (never ``keep``); the number removed. Errors leave files in place."""
+    folder = cache_dir() if folder is None else Path(folder)
+    limit = _max_bytes() if max_bytes is None else int(max_bytes)
+    files = []
+    for path in folder.glob("*/*.npz"):
+        if path.name.startswith("."):
+            continue  # another process's file being written
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        files.append((st.st_mtime, st.st_size, path))
+    total = sum(size for _, size, _ in files)
+    removed = 0
+    for _, size, path in sorted(files, key=lambda f: f[0]):
+        if total <= limit:
+            break
+        if keep is not None and path == keep:
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        total -= size
+        removed += 1
+    return removed
 
 
 def _save(path: Path, key: str, arrays: Arrays) -> None:
@@ -110,7 +158,8 @@ def _save(path: Path, key: str, arrays: Arrays) -> None:
             if os.path.exists(tmp):
                 os.unlink(tmp)
     except OSError:
-        pass  # a read-only or full cache folder: the result is simply not kept
+        return  # a read-only or full cache folder: the result is simply not kept
+    prune(path.parent.parent, keep=path)
 
 
 def night_arrays(recording, kind: str, params: dict, compute: Callable[[], Arrays]
