@@ -46,11 +46,13 @@ class EpochImage(QWidget):
         self.opacity = 0.5
         self.overlay_visible = True
         self.placeholder = ""
-        self.setMinimumSize(200, 200)
+        self.setMinimumSize(160, 160)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
-        return QSize(336, 336)
+        # the model's picture pixel for pixel; it grows into any room the panel has, and
+        # the stage bars under it stay in view on a 1050-px screen
+        return QSize(224, 224)
 
     def set_image(self, rgb: np.ndarray | None, placeholder: str = "") -> None:
         self.image = None if rgb is None else to_qimage(rgb)
