@@ -135,6 +135,25 @@ def test_a_k_complex_stands_out_and_a_background_slow_wave_does_not():
     assert g.k_complexes(_background(50, rms=6.0) + slow, FS) == []
 
 
+def test_a_blink_that_the_eog_shows_larger_is_not_a_k_complex():
+    t = np.arange(int(60 * FS)) / FS
+
+    def wave(t0, amp):
+        u = (t - t0) / 0.8
+        shape = -np.exp(-((u - 0.28) / 0.11) ** 2) + 0.55 * np.exp(-((u - 0.62) / 0.17) ** 2)
+        return amp * shape * ((u >= 0) & (u <= 1))
+
+    rng = np.random.default_rng(2)
+    frontal = rng.normal(0, 6.0, t.size) + wave(12.0, 120.0) + wave(42.0, 120.0)
+    # at 12 s the eyes show the same wave three times larger (a blink); at 42 s smaller
+    eog = rng.normal(0, 6.0, t.size) + wave(12.0, 360.0) + wave(42.0, 40.0)
+    rec = Recording.from_arrays(np.vstack([frontal, eog]), ["F4-M1", "E1-M2"], FS)
+    assert epoch_evidence(rec, 0).k_complexes == ()
+    assert [round(w.onset) for w in epoch_evidence(rec, 1).k_complexes] == [42]
+    alone = Recording.from_arrays(frontal[None], ["F4-M1"], FS)  # no EOG: both count
+    assert [round(w.onset) for w in epoch_evidence(alone, 0).k_complexes] == [12]
+
+
 # -- on a synthetic night with planted events ------------------------------------------
 def test_spindle_counts_match_the_planted_ones(night):
     study, _, evidence = night

@@ -39,8 +39,10 @@ import numpy as np
 
 from app.core.signals.channels import Source
 from app.core.signals.graphoelements import (
+    KC_BAND,
     Wave,
     alpha_seconds,
+    band,
     covered_fraction,
     k_complexes,
     slow_wave_fraction,
@@ -50,6 +52,9 @@ from app.core.signals.graphoelements import (
 from app.core.signals.night_cache import night_arrays
 
 N3_SLOW_WAVE_SHARE = 0.20   # AASM: N3 when slow waves fill >= 20 % of the epoch
+# a "K-complex" on a frontal lead that an EOG lead shows larger is an eye blink or movement
+# (the eyes' field falls off from the orbit; a K-complex is largest at the vertex/frontally)
+OCULAR_RATIO = 1.5
 WAKE_ALPHA_SHARE = 0.50     # AASM: W when alpha fills > 50 % of the epoch
 # measure -> slots to take it from, the AASM site first
 PREFERRED = {"slow_waves": ("frontal", "central", "occipital"),
@@ -160,6 +165,25 @@ def _notes(sources: dict[str, Source | None], filled: dict[str, Source | None]) 
     return notes
 
 
+def not_ocular(waves: list[Wave], eog: list) -> list[Wave]:
+    """``waves`` less those an EOG lead shows :data:`OCULAR_RATIO` times larger over the
+    same span (``eog``: the window's EOG signals, same start as the waves' channel)."""
+    if not eog or not waves:
+        return waves
+    bands = [(band(s.data, s.sfreq, *KC_BAND), s.sfreq) for s in eog]
+    kept = []
+    for w in waves:
+        eye = 0.0
+        for y, fs in bands:
+            seg = y[int(w.onset * fs): int(np.ceil(w.end * fs)) + 1]
+            seg = seg[np.isfinite(seg)]
+            if seg.size:
+                eye = max(eye, float(seg.max() - seg.min()))
+        if eye <= OCULAR_RATIO * w.ptp_uv:
+            kept.append(w)
+    return kept
+
+
 def epoch_evidence(recording, epoch: int, *, override: Mapping[str, str] | None = None,
                    pad_sec: float = 10.0) -> Evidence:
     """Measure the AASM evidence of epoch ``epoch`` (0-based).
@@ -189,7 +213,9 @@ def epoch_evidence(recording, epoch: int, *, override: Mapping[str, str] | None 
     sources = evidence_sources(recording, override)
     ep = recording.epoch_sec
     t0, t1 = epoch * ep, (epoch + 1) * ep
+    eyes = [s for s in recording.fill_slots(["e1", "e2"], override).values() if s is not None]
     wanted = {s.name: s for k, s in sources.items() if s is not None and k != "chin"}
+    wanted.update({s.name: s for s in eyes})
     window = recording.get_window(t0 - pad_sec, t1 + pad_sec, list(wanted.values()))
     a, b = pad_sec, pad_sec + ep  # the epoch inside the window, seconds
 
@@ -220,7 +246,9 @@ def epoch_evidence(recording, epoch: int, *, override: Mapping[str, str] | None 
         epoch=epoch, slow_wave_fraction=frac, slow_waves=sw_waves, alpha_fraction=alpha_frac,
         alpha_mask=mask,
         spindles=inside(spindles(sp.data, sp.sfreq)) if sp is not None else (),
-        k_complexes=inside(k_complexes(kc.data, kc.sfreq)) if kc is not None else (),
+        k_complexes=inside(not_ocular(k_complexes(kc.data, kc.sfreq),
+                                      [window[s.name] for s in eyes]))
+        if kc is not None else (),
         chin_rms_uv=chin_rms, chin_percentile=chin_pct,
         channels={k: (None if s is None else s.name) for k, s in sources.items()},
         notes=tuple(_notes(sources, filled)))
