@@ -591,8 +591,9 @@ class Controller(QObject):
         if run is not None:
             info = {"name": run.bundle_id, "run": run.describe(),
                     "synthetic_only": bool(run.meta.get("synthetic_only"))}
-            if run.night_warning():  # a night unlike any real one is said on paper too
-                info["caution"] = run.night_warning()
+            warning = run.night_warning()
+            if warning:  # a night unlike any real one is said on paper too
+                info["caution"] = warning
         return dict(study=study, anonymise=anonymise, model_hypnogram=ws.model,
                     model_info=info, scorers=[ws.scorer],
                     stage_colors=dict(self.settings.stage_colors),

@@ -36,21 +36,20 @@ class RunInfo:
     # same object as ``hypnogram`` unless the run is smoothed over the night
     own: Hypnogram | None = field(default=None, repr=False, compare=False)
     _capped: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # the whole-night smoothing this run's stages use (NightSmoothing), or None; read once
+    # from the run's record, which never changes
+    smoothing: object = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.own is None:
-            self.own = self.hypnogram.copy() if self.smoothing is not None else self.hypnogram
-        self.restage()
-
-    @property
-    def smoothing(self):
-        """The whole-night smoothing this run's stages use (NightSmoothing), or None."""
         from app.core.inference.night_smoothing import NightSmoothing
 
         try:
-            return NightSmoothing.from_card(self.meta.get("smoothing"))
+            self.smoothing = NightSmoothing.from_card(self.meta.get("smoothing"))
         except (TypeError, ValueError):  # a record PSG Lens cannot read: the model's own
-            return None
+            self.smoothing = None
+        if self.own is None:
+            self.own = self.hypnogram.copy() if self.smoothing is not None else self.hypnogram
+        self.restage()
 
     def restage(self) -> None:
         """Recompute the shown stages from the model's own over the whole night (a smoothed
