@@ -130,7 +130,7 @@ def subset_accuracy(engine, args: CalibrateArgs) -> list[dict]:
         rec = study.to_recording(name=f"subset-{i}")
         epochs = np.sort(rng.choice(rec.n_epochs, min(args.subset_epochs, rec.n_epochs),
                                     replace=False))
-        truth.append(study.stages[epochs])
+        truth.append(study.scored_stages[epochs])
         full = resolve_sources(rec, spec)
         for name, keep in SUBSETS:
             sources = [s if slot in keep else None for slot, s in zip(slots, full)]

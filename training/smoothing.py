@@ -46,7 +46,7 @@ def score_nights(engine, args: SmoothingArgs) -> list[dict]:
 
     cache = Path(args.nights_cache) if args.nights_cache else None
     key = json.dumps([args.montages, args.nights_per_montage, args.hours, args.seed,
-                      engine.name, engine.temperature])
+                      engine.name, engine.temperature, "scored_stages"])
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as z:
             if str(z["key"]) == key:
@@ -62,7 +62,7 @@ def score_nights(engine, args: SmoothingArgs) -> list[dict]:
             p = hyp.probabilities.astype(np.float32)
             p[hyp.stages < 0] = np.nan  # not staged: no evidence
             nights.append({"montage": montage, "seed": seed, "p": p,
-                           "y": study.stages[: p.shape[0]].astype(np.int64)})
+                           "y": study.scored_stages[: p.shape[0]].astype(np.int64)})
             print(f"  {montage:<18} seed {seed}: {p.shape[0]} epochs, raw accuracy "
                   f"{np.mean(np.nanargmax(np.nan_to_num(p, nan=0.2), 1) == nights[-1]['y']):.3f}",
                   flush=True)

@@ -92,12 +92,16 @@ def run(args: argparse.Namespace) -> int:
         with open(truth_path, "w") as f:  # one event a line: easy to grep and to diff
             f.write("[\n" + ",\n".join(json.dumps(e.to_dict()) for e in study.truth)
                     + ("\n]\n" if study.truth else "]\n"))
-    counts = {lab: int((study.stages == k).sum()) for k, lab in
+    counts = {lab: int((study.scored_stages == k).sum()) for k, lab in
               enumerate(["W", "N1", "N2", "N3", "REM"])}
     rates = "/".join(f"{r:g}" for r in sorted({c.sfreq for c in study.channels}, reverse=True))
     print(f"wrote {out}: {study.n_epochs} epochs, {len(study.ch_names)} channels at "
           f"{rates} Hz, seed {args.seed}; stages {counts}; "
           f"{len(study.events)} planted events")
+    relabelled = int((study.scored_stages != study.stages).sum())
+    if relabelled:
+        print(f"{relabelled} N3 epochs of the drive came out with slow waves under the "
+              "AASM 20 % rule at F4-M1 and are annotated N2, as a scorer would score them")
     if truth_path is not None:
         print(f"planted {truth_summary(study, indices)}; ground truth in {truth_path}")
     return 0

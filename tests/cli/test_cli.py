@@ -78,6 +78,25 @@ def test_synth_driven_by_a_hypnogram_file(tmp_path):
     assert Recording.open(out).n_epochs == 10
 
 
+def test_synth_annotates_an_old_subjects_n3_without_slow_waves_as_n2(tmp_path, capsys):
+    """Seed 6 draws an 85-year-old: driven by N3, the file's stages are what a scorer
+    would give (app.core.synth.scored), and the command says how many it changed."""
+    from app.core.formats import read_hypnogram
+
+    hyp = tmp_path / "h.txt"
+    hyp.write_text("\n".join(["N2"] * 2 + ["N3"] * 10))
+    out = tmp_path / "s.edf"
+    assert main(["synth", "--hypnogram", str(hyp), "--seed", "6", "--varied",
+                 "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    stages = read_hypnogram(out).stages
+    changed = int((stages[2:] == 2).sum())
+    assert changed >= 5 and (stages[:2] == 2).all() and set(stages.tolist()) <= {2, 3}
+    assert f"{changed} N3 epochs of the drive came out with slow waves under the AASM 20 % " \
+           "rule" in text
+    assert f"'N2': {2 + changed}" in text
+
+
 def test_convert_stats_agree_report(night, tmp_path, capsys):
     from app.core.formats import read_hypnogram, write_hypnogram
     from app.core.scoring.hypnogram import Hypnogram

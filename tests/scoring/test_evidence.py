@@ -85,6 +85,23 @@ def test_slow_wave_share_counts_only_0_5_to_2_hz_waves_of_75_uv(freq, ptp, expec
     assert g.slow_wave_fraction(x, FS, 10, 40) == pytest.approx(expected, abs=0.05)
 
 
+def test_a_nights_slow_wave_cover_is_each_epochs_slow_wave_share():
+    """The whole-night measure gives, epoch by epoch, what slow_wave_fraction gives on
+    the same (once-filtered) night; a NaN stretch covers nothing; a partial epoch is
+    not counted."""
+    t = np.arange(int(150 * FS)) / FS
+    x = np.where((t >= 35) & (t < 47), 60 * np.sin(2 * np.pi * 1.0 * t), 0.0)
+    x = x + np.where(t >= 60, 70 * np.sin(2 * np.pi * 0.8 * t), 0.0) + _background(150)
+    x[int(95 * FS):int(120 * FS)] = np.nan
+    cover = g.slow_wave_cover(x[: int(140 * FS)], FS)
+    assert cover.shape == (4,)
+    expected = [g.slow_wave_fraction(x, FS, 30 * i, 30 * (i + 1)) for i in range(4)]
+    assert cover == pytest.approx(expected, abs=0.03)
+    assert cover[0] == 0.0 and cover[1] == pytest.approx(0.4, abs=0.03)  # 35-47 s
+    assert cover[2] > 0.95 and cover[3] == pytest.approx(5 / 30, abs=0.04)  # 90-95 s only
+    assert g.slow_wave_cover(x[: int(20 * FS)], FS).size == 0
+
+
 def test_the_slow_waves_listed_are_negative_first_and_measured_peak_to_peak():
     x = -60 * np.sin(2 * np.pi * 1.0 * (T - 20)) * ((T >= 20) & (T < 25))
     waves = g.slow_waves(x + _background(50, rms=1.0), FS)

@@ -76,3 +76,17 @@ def test_synthetic_source_draws_varied_subjects_and_checks_its_options():
         find_studies({"type": "synthetic", "n_subject": 3})
     with pytest.raises(DatasetError, match="share of varied"):
         find_studies({"type": "synthetic", "varied": 2})
+
+
+def test_a_synthetic_subjects_labels_are_the_scored_stages_not_the_drive():
+    """An old subject's N3 without its slow waves is trained on as N2 (app.core.synth.
+    scored), so the model learns the boundary a scorer draws."""
+    from app.core.synth import synthesize
+
+    ref = next(r for r in find_studies({"type": "synthetic", "n_subjects": 60, "seed": 0,
+                                        "hours": 2.0, "varied": 1.0, "montages": {"aasm": 1}})
+               if r.params["seed"] == 6)  # an 85-year-old
+    _, hyp, _ = ref.load()
+    study = synthesize(hours=2.0, seed=6, montage="aasm", varied=True)
+    assert hyp.stages.tolist() == study.scored_stages[: hyp.n_epochs].tolist()
+    assert np.any(study.stages == 3) and np.any(study.scored_stages != study.stages)

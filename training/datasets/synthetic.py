@@ -55,7 +55,8 @@ def load(ref: StudyRef):
     study = synthesize(hours=p["hours"], seed=p["seed"], montage=p["montage"], sfreq=p["sfreq"],
                        varied=bool(p.get("varied", False)))
     rec = study.to_recording(name=ref.subject_id)
-    hyp = Hypnogram(study.stages[: rec.n_epochs], start_time=study.start_time,
-                    scorer="synthetic ground truth", source=Source.IMPORTED)
+    # the stages a scorer would give (N3 only with its slow waves), not the drive
+    hyp = Hypnogram(study.scored_stages[: rec.n_epochs], start_time=study.start_time,
+                    scorer="synthetic ground truth (AASM N3 rule)", source=Source.IMPORTED)
     return rec, hyp, {"events": study.events, "montage": p["montage"],
                       "acquisition": study.acquisition}

@@ -155,6 +155,45 @@ def slow_wave_fraction(x: np.ndarray, sfreq: float, t0: float, t1: float, *,
     return covered_fraction(waves, t0, t1)
 
 
+def slow_wave_cover(x: np.ndarray, sfreq: float, epoch_sec: float = 30.0, *,
+                    min_ptp_uv: float = SLOW_WAVE_PTP_UV) -> np.ndarray:
+    """Per epoch of a whole night, the share covered by slow waves (the N3 measure).
+
+    The night is filtered once (no ringing at epoch edges), cycles are taken from
+    downward and upward crossings as in :func:`slow_wave_fraction`, and their union is
+    counted sample by sample. One value per whole epoch in ``x``.
+
+    >>> fs = 100.0
+    >>> t = np.arange(0, 90, 1 / fs)
+    >>> x = np.where((t >= 30) & (t < 45), 60 * np.sin(2 * np.pi * 1.0 * t), 0.0)
+    >>> [round(float(c), 2) for c in slow_wave_cover(x, fs)]
+    [0.0, 0.5, 0.0]
+    """
+    e = int(round(epoch_sec * sfreq))
+    n_ep = int(np.asarray(x).size // e) if e > 0 else 0
+    if n_ep == 0:
+        return np.zeros(0)
+    y = band(np.asarray(x, np.float64)[: n_ep * e], sfreq, 0.3, 3.0)
+    covered = np.zeros(y.size + 1, np.int32)  # +1 at a wave's start, -1 after its end
+    with np.errstate(invalid="ignore"):
+        down = np.flatnonzero((y[:-1] >= 0) & (y[1:] < 0))
+        up = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0))
+    lo, hi = SLOW_WAVE_PERIOD_SEC
+    for cross in (down, up):
+        if cross.size < 2:
+            continue
+        a, b = cross[:-1], cross[1:]
+        period = (b - a) / sfreq
+        # each cycle's peak to peak over y[a:b+1]: reduceat gives y[a:b], then y[b]
+        top = np.maximum(np.maximum.reduceat(y, cross)[:-1], y[b])
+        bottom = np.minimum(np.minimum.reduceat(y, cross)[:-1], y[b])
+        ok = (period >= lo) & (period <= hi) & (top - bottom >= min_ptp_uv)
+        np.add.at(covered, a[ok], 1)
+        np.add.at(covered, b[ok], -1)
+    mask = np.cumsum(covered[:-1]) > 0
+    return mask.reshape(n_ep, e).mean(axis=1)
+
+
 def covered_fraction(waves: Sequence[Wave], t0: float, t1: float) -> float:
     """Share of [t0, t1) seconds that the waves cover (overlaps counted once)."""
     if t1 <= t0:

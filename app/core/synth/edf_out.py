@@ -20,8 +20,8 @@ def write_edf(study: SynthStudy, path: str | Path) -> Path:
 
     Each signal gets a symmetric physical range just wider than its data (so the 16-bit
     quantisation step is max|x| / 32767), units 'uV' ('%' for SpO2), and the annotation
-    channel holds "Lights off", one "Sleep stage ..." per bout (AASM names, W/N1/N2/N3/R;
-    unscored epochs as "Sleep stage ?"), the planted clinical events of ``study.truth``
+    channel holds "Lights off", one "Sleep stage ..." per bout of ``study.scored_stages``
+    (AASM names, W/N1/N2/N3/R; unscored epochs as "Sleep stage ?"), the planted clinical events of ``study.truth``
     ("Obstructive Apnea", "SpO2 desaturation", "Arousal", "Limb Movement (Left)", ...:
     :func:`app.core.synth.clinical.edf_annotations`) and "Lights on".
 
@@ -48,13 +48,14 @@ def write_edf(study: SynthStudy, path: str | Path) -> Path:
             transducer_type="synthetic", physical_dimension=ch.unit,
             physical_range=(-lim, lim)))
     ep = study.epoch_sec
-    change = np.flatnonzero(np.diff(study.stages)) + 1
+    scored = study.scored_stages  # what a scorer would give, not the drive (synth.scored)
+    change = np.flatnonzero(np.diff(scored)) + 1
     starts = np.concatenate(([0], change))
-    ends = np.concatenate((change, [study.stages.size]))
+    ends = np.concatenate((change, [scored.size]))
     text = {k: v for k, v in enumerate(EDF_STAGE_TEXT)} | {-1: "Sleep stage ?"}
     annotations = [edfio.EdfAnnotation(0.0, None, "Lights off")]
     annotations += [edfio.EdfAnnotation(float(a * ep), float((b - a) * ep),
-                                        text[int(study.stages[a])]) for a, b in zip(starts, ends)]
+                                        text[int(scored[a])]) for a, b in zip(starts, ends)]
     annotations += [edfio.EdfAnnotation(float(on), None if d is None else float(d), text)
                     for on, d, text in edf_annotations(study.truth)]
     annotations.append(edfio.EdfAnnotation(float(study.stages.size * ep), None, "Lights on"))

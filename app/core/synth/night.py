@@ -48,6 +48,7 @@ from app.core.synth.physiology import (
     draw_subject,
 )
 from app.core.synth.planting import EventIndices, SynthEventError
+from app.core.synth.scored import scored_stages
 
 f32 = np.float32
 # Background: an electrode's own part, its region's and the part every electrode shares
@@ -78,6 +79,9 @@ class SynthStudy:
 
     channels: list[SynthChannel]
     stages: np.ndarray
+    # what an AASM scorer would call each epoch (N3 only with its slow waves, see
+    # app.core.synth.scored): the labels to train and measure on
+    scored_stages: np.ndarray
     events: list[PlantedEvent]
     subject: dict[str, Any]
     start_time: _dt.datetime
@@ -268,7 +272,13 @@ def synthesize(
     channels = [night.channel(r) for r in recs]
     if clinical is not None:
         channels += clinical.extra_channels(night, acq)
-    return SynthStudy(channels=channels, stages=given.copy(), events=night.events(),
+    # after every channel is made, so the recorded signals do not change with it
+    eeg_gains = [g for r in recs if r.kind == "eeg" and (g := acq.gains.get(r.label))]
+    frontal = (night.potential("F4") - night.potential("M1")) * f32(
+        np.median(eeg_gains) if eeg_gains else 1.0)
+    scored = scored_stages(given, frontal, float(sfreq), float(epoch_sec))
+    return SynthStudy(channels=channels, stages=given.copy(), scored_stages=scored,
+                      events=night.events(),
                       subject=subj, start_time=start, epoch_sec=float(epoch_sec),
                       montage=montage if isinstance(montage, str) else "custom",
                       acquisition=acq.describe(),
