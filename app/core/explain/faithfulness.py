@@ -33,7 +33,7 @@ DEFINING_EVENTS: dict[int, tuple[str, ...]] = {
     0: ("alpha",), 1: ("vertex", "slow_eye"), 2: ("spindle", "k_complex"),
     3: ("delta",), 4: ("rem", "sawtooth")}
 # eye movements are conjugate: the synthesizer lists them on E1 but draws them on E1 and E2
-_EYE_KINDS = ("rem", "slow_eye", "blink", "saccade")
+_EYE_KINDS = ("rem", "slow_eye", "blink", "saccade", "vsaccade", "flutter")
 
 
 @dataclass(frozen=True)

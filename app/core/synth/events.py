@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 from scipy import signal as _signal
 
-from app.core.synth.physiology import DURATIONS, RATES
+from app.core.synth.physiology import DURATIONS, RATES, WAKE_EYE_RATES
+
+_ALL_RATES = {**RATES, **WAKE_EYE_RATES}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,9 +72,9 @@ def wave(kind: str, rng: np.random.Generator, t: np.ndarray, d: np.ndarray,
     elif kind == "blink":  # vertical: gamma-shaped lid/eye deflection ~0.3 s
         g = u / 0.35
         w = a(80, 250) * g**3 * np.exp(3 * (1 - g))
-    elif kind in ("saccade", "rem"):  # step-and-return with AC-coupling decay (0.3 Hz HP)
-        rise = 0.04 if kind == "saccade" else rng.uniform(0.03, 0.1, n)[:, None]
-        amp = a(100, 300) if kind == "saccade" else a(60, 220)
+    elif kind in ("saccade", "vsaccade", "rem"):  # step-and-return with AC-coupling decay (0.3 Hz HP)
+        rise = 0.04 if kind != "rem" else rng.uniform(0.03, 0.1, n)[:, None]
+        amp = a(60, 220) if kind == "rem" else a(100, 300)
         hold = 0.55 * d[:, None]
 
         def step(x: np.ndarray) -> np.ndarray:
@@ -80,6 +82,11 @@ def wave(kind: str, rng: np.random.Generator, t: np.ndarray, d: np.ndarray,
             return s * s * (3 - 2 * s) * np.exp(-np.maximum(x, 0) / 0.53)
 
         w = amp * sign() * (step(t[None, :]) - step(t[None, :] - hold))
+    elif kind == "flutter":  # a run of quick one-signed jerks at 2-4 Hz, uneven sizes
+        f = a(2.0, 4.0)
+        ph = 2 * np.pi * f * t[None, :] + 0.6 * np.sin(2 * np.pi * a(0.3, 0.9) * t[None, :])
+        jerks = np.maximum(np.sin(ph), 0.0) ** 3 * (0.6 + 0.4 * np.sin(2 * np.pi * a(0.5, 1.5) * t))
+        w = a(40, 120) * tukey * jerks
     elif kind == "slow_eye":  # pendular, initial deflection > 0.5 s
         w = a(30, 100) * sign() * np.sin(np.pi * u)
     elif kind == "twitch":
@@ -101,7 +108,7 @@ def wave(kind: str, rng: np.random.Generator, t: np.ndarray, d: np.ndarray,
 def _plant(kind: str, rng: np.random.Generator, stages: np.ndarray, mult: np.ndarray,
            e: int, sfreq: float, epoch_sec: float, subj: dict[str, Any]):
     """Draw events of one kind: (start samples, durations s, epochs, waveforms)."""
-    counts = rng.poisson(np.asarray(RATES[kind])[stages] * mult)
+    counts = rng.poisson(np.asarray(_ALL_RATES[kind])[stages] * mult)
     ep = np.repeat(np.arange(stages.size), counts)
     lo, hi = DURATIONS[kind]
     hi = min(hi, 0.8 * epoch_sec)
@@ -125,8 +132,18 @@ def plant_all(rng: np.random.Generator, st: np.ndarray, e: int, sfreq: float,
     mult["spindle"] *= subj["spindle_density"]
     mult["pop"] *= subj["pop_rate"]
     mult["sweat"] *= subj["sweat_rate"]
-    for k, c_mult, o_mult in (("alpha", 1.6, 0.15), ("blink", 0.3, 1.6), ("saccade", 0.2, 1.8)):
+    looks = subj["eye_activity"]
+    for k, c_mult, o_mult in (("alpha", 1.6, 0.15), ("blink", 0.3, 1.6),
+                              ("saccade", 0.2, 1.8 * looks)):
         mult[k] = np.where(st == 0, mult[k] * np.where(closed, c_mult, o_mult), mult[k])
-    return {k: _plant(k, rng, st, mult[k], e, sfreq, epoch_sec, subj) for k in RATES}
+    out = {k: _plant(k, rng, st, mult[k], e, sfreq, epoch_sec, subj) for k in RATES}
+    # vertical saccades and flutter: varied subjects only, from their own stream
+    eye_rng = np.random.default_rng(subj["eye_seed"] if subj["eye_seed"] is not None else 0)
+    on = subj["eye_seed"] is not None
+    for k in WAKE_EYE_RATES:
+        m = eye_rng.gamma(1.5, 1 / 1.5, n_ep) * on
+        m = np.where(st == 0, m * np.where(closed, 0.1, 1.8 * looks), m)
+        out[k] = _plant(k, eye_rng, st, m, e, sfreq, epoch_sec, subj)
+    return out
 
 

@@ -59,7 +59,7 @@ _LOCAL, _REGIONAL, _SHARED = 0.35, 0.45, 0.82
 _PHASE_SD = {k: float(np.arccos(v)) for k, v in el.COHERENCE.items()}
 _EVENT_COLUMN = {"alpha": "alpha", "spindle": "spindle", "k_complex": "kcomplex",
                  "delta": "kcomplex", "vertex": "vertex", "sawtooth": "sawtooth",
-                 "blink": "blink", "saccade": "heye", "rem": "heye", "slow_eye": "heye"}
+                 "blink": "blink", "vsaccade": "blink", "flutter": "blink", "saccade": "heye", "rem": "heye", "slow_eye": "heye"}
 
 
 @dataclasses.dataclass
@@ -333,7 +333,7 @@ class _Night:
                     "kcomplex": self.trace("k_complex", "delta"), "vertex": self.trace("vertex"),
                     "sawtooth": self.trace("sawtooth")}
         self.quad = {k: _quadrature(v) for k, v in self.osc.items() if v.any()}
-        self.blink = self.trace("blink")
+        self.blink = self.trace("blink", "vsaccade", "flutter")  # the vertical eye/lid dipole
         self.eye = self.trace("saccade", "rem", "slow_eye")
         mv_starts, mv_d, _, mv_w = self.planted["movement"]
         mv_t = np.arange(mv_w.shape[1]) / sf

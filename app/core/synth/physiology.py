@@ -55,10 +55,19 @@ RATES = {
     "pop":       [0.01, 0.01, 0.01, 0.01, 0.01],
     "sweat":     [0.02, 0.02, 0.04, 0.04, 0.02],
 }
+# Awake eyes of varied subjects only, drawn from their own random stream so the clean
+# default night stays byte-identical (the embedded model's first versions trained on it).
+WAKE_EYE_RATES = {
+    # looking up and down: the vertical dipole that dominates frontopolar leads awake
+    "vsaccade":  [2.0, 0.05, 0.0, 0.0, 0.0],
+    # runs of quick lid and eye jerks at 2-4 Hz (blink flutter, reading), frontopolar
+    "flutter":   [0.5, 0.02, 0.0, 0.0, 0.0],
+}
 DURATIONS = {  # (min, max) seconds
     "spindle": (0.5, 2.0), "k_complex": (0.6, 1.0), "vertex": (0.2, 0.4),
     "delta": (4.0, 12.0), "alpha": (2.0, 9.0), "sawtooth": (1.5, 4.0), "blink": (0.3, 0.4),
-    "saccade": (1.0, 2.5), "slow_eye": (2.0, 5.0), "rem": (0.5, 1.5), "twitch": (0.05, 0.25),
+    "saccade": (1.0, 2.5), "vsaccade": (0.6, 2.0), "flutter": (1.0, 4.0),
+    "slow_eye": (2.0, 5.0), "rem": (0.5, 1.5), "twitch": (0.05, 0.25),
     "movement": (2.0, 10.0), "leg_movement": (0.5, 5.0), "pop": (0.5, 1.5),
     "sweat": (8.0, 24.0),
 }
@@ -110,7 +119,7 @@ def draw_subject(rng: np.random.Generator, seed: int, *, varied: bool = False) -
         "line_amp": float(u(0.2, 2.0)),
         "eyes_closed": float(u(0.4, 0.8)),          # share of W epochs with eyes closed
         "blink_gain": 1.0, "eye_gain": 1.0, "ecg_pickup": 1.0, "pop_rate": 1.0,
-        "sweat_rate": 0.0,
+        "sweat_rate": 0.0, "eye_activity": 1.0, "eye_seed": None,
     }
     if varied:
         if u() < 0.1:  # about one adult in ten produces little or no alpha (Niedermeyer)
@@ -125,4 +134,8 @@ def draw_subject(rng: np.random.Generator, seed: int, *, varied: bool = False) -
             sweat_rate=float(u() < 0.25) * float(np.exp(rng.normal(0.0, 0.7))),
             line_amp=float(np.exp(rng.normal(0.3, 1.0))),
         )
+        # how much an awake person looks around (a patient reading or watching vs lying
+        # still): scales eyes-open saccades, horizontal and vertical
+        subj["eye_activity"] = float(np.exp(rng.normal(0.2, 0.6)))
+        subj["eye_seed"] = int(rng.integers(2**31))
     return subj
