@@ -10,8 +10,14 @@ Recordings (``../shared/data/psg``):
 
 Per recording: the channels the model saw, the input check's verdict, the model's stages
 as ``psg-lens score`` gives them (with the card's whole-night smoothing) and each
-picture's alone (``--no-smooth``), YASA's stages, accuracy against the expert (or agreement with YASA), mean confidence, and
-the time each took (ratio model / YASA).
+picture's alone (``--no-smooth``), YASA's stages, accuracy against the expert (or agreement
+with YASA), mean confidence, and the time each took (ratio model / YASA).
+
+Then the same real epochs with only some of their channels (the subsets of the card's
+channel-subset table: one EEG, no chin, no EOG, ...), as a technician with fewer leads would
+score them: accuracy against the expert where there are labels, otherwise agreement with the
+model's own all-channel reading and with YASA's (self-consistency, not accuracy). Real
+single-lead recordings are what the synthetic figures say least about.
 
 Run: ``python bench/real_signals.py [--model BUNDLE]`` (about a minute on 2 cores).
 """
@@ -139,6 +145,9 @@ def main() -> int:
                             f"no expert stages; agreement with YASA {a.accuracy:.2f} "
                             f"(kappa {a.kappa:.2f}) on {int(both.sum())} epochs; each "
                             f"picture alone {b.accuracy:.2f} (kappa {b.kappa:.2f})"})
+        if f.suffix.lower() == ".edf":  # the BDF copy would repeat the same lines
+            results += _subsets(engine, rec, sources, truth, hyp.stages,
+                                None if y is None else y.stages)
     print("\npooled over the expert-scored real epochs (each recording once):")
     for name, (right, n) in pooled.items():
         if n:
@@ -147,6 +156,47 @@ def main() -> int:
     if args.update_card:
         _update_card(Path(args.model), results, yasa.name)
     return 0
+
+
+def _subsets(engine, rec, sources: list, truth, full: np.ndarray,
+             peer: np.ndarray | None) -> list[dict]:
+    """The recording scored with each validated channel subset it can fill."""
+    from app.core.scoring.agreement import agreement
+    from app.core.signals.quality import display_name
+    from training.calibrate import SUBSETS
+
+    slots = [r.slot for r in engine.spec.rows]
+    name = str(rec.path.relative_to(PSG))
+    print(f"  channel subsets of {name} (as if only these leads had been recorded):")
+    out = []
+    seen: set[tuple] = set()
+    for label, keep in SUBSETS:
+        kept = [s if slot in keep else None for slot, s in zip(slots, sources, strict=True)]
+        key = tuple(None if s is None else s.name for s in kept)
+        eeg = [s for slot, s in zip(slots, kept, strict=True)
+               if slot in ("frontal", "central", "occipital") and s is not None]
+        if not eeg or key in seen or kept == list(sources):
+            continue  # no EEG of it is here (nothing to stage), or it was shown already
+        seen.add(key)
+        leads = ", ".join(display_name(s) for s in kept if s is not None)
+        hyp = engine.score(rec, sources=kept)
+        st = hyp.stages
+        line = f"    {label[:36]:<36} ({leads}): {_stages(st)}"
+        if truth is not None and (truth >= 0).any():
+            ok = truth >= 0
+            right = int(((st == truth) & ok).sum())
+            result = f"{right} of {int(ok.sum())} expert-scored epochs right"
+        else:
+            both = (st >= 0) & (full >= 0)
+            a = agreement(full[both], st[both]).accuracy if both.any() else float("nan")
+            result = f"agreement with all channels {a:.2f}"
+            if peer is not None:
+                b = (st >= 0) & (peer >= 0)
+                result += f", with YASA {agreement(peer[b], st[b]).accuracy:.2f}"
+        print(f"{line}  {result}")
+        out.append({"recording": f"{name}, {leads} only ({label})",
+                    "result": f"{result} (model {_stages(st)})"})
+    return out
 
 
 def _alone(hyp) -> np.ndarray:
