@@ -181,11 +181,15 @@ def _subsets(engine, rec, sources: list, truth, full: np.ndarray,
         leads = ", ".join(display_name(s) for s in kept if s is not None)
         hyp = engine.score(rec, sources=kept)
         st = hyp.stages
+        alike = _yasa_alike(rec, slots, kept)
         line = f"    {label[:36]:<36} ({leads}): {_stages(st)}"
         if truth is not None and (truth >= 0).any():
             ok = truth >= 0
             right = int(((st == truth) & ok).sum())
             result = f"{right} of {int(ok.sum())} expert-scored epochs right"
+            if alike is not None:
+                y_right = int(((alike == truth) & ok).sum())
+                result += f"; YASA on the same leads {y_right} ({_stages(alike)})"
         else:
             both = (st >= 0) & (full >= 0)
             a = agreement(full[both], st[both]).accuracy if both.any() else float("nan")
@@ -197,6 +201,22 @@ def _subsets(engine, rec, sources: list, truth, full: np.ndarray,
         out.append({"recording": f"{name}, {leads} only ({label})",
                     "result": f"{result} (model {_stages(st)})"})
     return out
+
+
+def _yasa_alike(rec, slots: list[str], kept: list) -> np.ndarray | None:
+    """YASA's stages from the same leads (its EEG, and EOG / chin only where kept), or
+    None where YASA would read an EEG the subset left out."""
+    from app.core.inference.yasa_engine import YasaEngine
+
+    has = {slot for slot, s in zip(slots, kept, strict=True) if s is not None}
+    peer = YasaEngine(use_eog="e1" in has, use_emg="chin" in has)
+    try:
+        eeg = peer.channels(rec)["eeg"]
+        if eeg.name not in {s.name for s in kept if s is not None}:
+            return None
+        return peer.score(rec).stages
+    except Exception:  # a montage YASA cannot read: no peer for this subset
+        return None
 
 
 def _alone(hyp) -> np.ndarray:

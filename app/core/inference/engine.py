@@ -501,8 +501,12 @@ def describe_missing(study: str, spec, sources: Sequence, subsets: list[dict]) -
     if best is None:
         return text + " The model card has no measurement with this set of channels."
     full = next((s for s in subsets if s.get("name") == "every channel"), None)
-    text += (f" With {best['name']} the model's accuracy on held-out nights was "
-             f"{best['accuracy']:.2f}")
+    if set(best["slots"]) == present:
+        text += f" With {best['name']}"
+    else:  # a part of what the study has: say so, the figure is a floor, not this study's
+        text += (" The model card has no measurement with exactly these channels; with "
+                 f"{best['name']}, a part of them,")
+    text += f" the model's accuracy on held-out nights was {best['accuracy']:.2f}"
     if full is not None and full is not best:
         text += f" (every channel: {full['accuracy']:.2f})"
     data = best.get("data", "")
