@@ -162,7 +162,7 @@ def _subsets(engine, rec, sources: list, truth, full: np.ndarray,
              peer: np.ndarray | None) -> list[dict]:
     """The recording scored with each validated channel subset it can fill."""
     from app.core.scoring.agreement import agreement
-    from app.core.signals.quality import display_name
+    from app.core.signals.quality import EEG_SLOTS, display_name
     from training.calibrate import SUBSETS
 
     slots = [r.slot for r in engine.spec.rows]
@@ -174,7 +174,7 @@ def _subsets(engine, rec, sources: list, truth, full: np.ndarray,
         kept = [s if slot in keep else None for slot, s in zip(slots, sources, strict=True)]
         key = tuple(None if s is None else s.name for s in kept)
         eeg = [s for slot, s in zip(slots, kept, strict=True)
-               if slot in ("frontal", "central", "occipital") and s is not None]
+               if slot in EEG_SLOTS and s is not None]
         if not eeg or key in seen or kept == list(sources):
             continue  # no EEG of it is here (nothing to stage), or it was shown already
         seen.add(key)

@@ -80,8 +80,7 @@ def test_vertical_eye_movements_are_largest_frontopolar_horizontal_ones_are_not(
         return float(np.median([np.ptp(w) for w in _windows(s, kind, name) if w.size]))
 
     # a vertical saccade swings Fpz-Cz far more than Pz-Oz; a horizontal one hardly
-    # reaches the midline (it is E1's, not Fpz's)
-    # reach the midline (it is E1's, not Fpz's; other eye events overlap both windows)
+    # reaches the midline (it is E1's, not Fpz's; other eye events overlap both windows)
     assert ptp("vsaccade", "Fpz-Cz") > 3 * ptp("vsaccade", "Pz-Oz")
     frontopolar_share = {k: ptp(k, "Fpz-Cz") / ptp(k, "E1-M2") for k in ("vsaccade", "saccade")}
     assert frontopolar_share["vsaccade"] > 1.5 * frontopolar_share["saccade"]

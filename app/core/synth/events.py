@@ -72,7 +72,7 @@ def wave(kind: str, rng: np.random.Generator, t: np.ndarray, d: np.ndarray,
     elif kind == "blink":  # vertical: gamma-shaped lid/eye deflection ~0.3 s
         g = u / 0.35
         w = a(80, 250) * g**3 * np.exp(3 * (1 - g))
-    elif kind in ("saccade", "vsaccade", "rem"):  # step-and-return with AC-coupling decay (0.3 Hz HP)
+    elif kind in ("saccade", "vsaccade", "rem"):  # step-and-return, AC-coupling decay (0.3 Hz)
         rise = 0.04 if kind != "rem" else rng.uniform(0.03, 0.1, n)[:, None]
         amp = a(60, 220) if kind == "rem" else a(100, 300)
         hold = 0.55 * d[:, None]
@@ -85,7 +85,8 @@ def wave(kind: str, rng: np.random.Generator, t: np.ndarray, d: np.ndarray,
     elif kind == "flutter":  # a run of quick one-signed jerks at 2-4 Hz, uneven sizes
         f = a(2.0, 4.0)
         ph = 2 * np.pi * f * t[None, :] + 0.6 * np.sin(2 * np.pi * a(0.3, 0.9) * t[None, :])
-        jerks = np.maximum(np.sin(ph), 0.0) ** 3 * (0.6 + 0.4 * np.sin(2 * np.pi * a(0.5, 1.5) * t))
+        size = 0.6 + 0.4 * np.sin(2 * np.pi * a(0.5, 1.5) * t)
+        jerks = np.maximum(np.sin(ph), 0.0) ** 3 * size
         w = a(40, 120) * tukey * jerks
     elif kind == "slow_eye":  # pendular, initial deflection > 0.5 s
         w = a(30, 100) * sign() * np.sin(np.pi * u)

@@ -59,7 +59,8 @@ _LOCAL, _REGIONAL, _SHARED = 0.35, 0.45, 0.82
 _PHASE_SD = {k: float(np.arccos(v)) for k, v in el.COHERENCE.items()}
 _EVENT_COLUMN = {"alpha": "alpha", "spindle": "spindle", "k_complex": "kcomplex",
                  "delta": "kcomplex", "vertex": "vertex", "sawtooth": "sawtooth",
-                 "blink": "blink", "vsaccade": "blink", "flutter": "blink", "saccade": "heye", "rem": "heye", "slow_eye": "heye"}
+                 "blink": "blink", "vsaccade": "blink", "flutter": "blink",
+                 "saccade": "heye", "rem": "heye", "slow_eye": "heye"}
 
 
 @dataclasses.dataclass
