@@ -1,0 +1,104 @@
+"""The model against YASA on synthetic nights recorded with ONE central EEG lead.
+
+The single-channel excerpts technicians (and our held-back check) bring are C3-A1 or
+Cz-A1 alone: no EOG, no chin, five of the picture's six rows dashed. This bench draws
+whole varied nights with exactly that montage (``psg-lens synth --montage single-c3`` /
+``single-cz``, seeds 910000+, none of them used in training, calibration or smoothing),
+scores each with the model as ``psg-lens score`` does (whole-night smoothing) and each
+picture alone, and with YASA on the same lead in the same run, against the stages a
+scorer would give (``study.scored_stages``).
+
+Synthetic nights: a pipeline check of how well the picture of one lead carries the stage,
+never evidence of accuracy on patients.
+
+Run: ``python bench/single_lead.py [--model BUNDLE] [--nights 3]`` (about 4 minutes on
+2 cores with 3 nights per montage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+MONTAGES = ("single-c3", "single-cz")
+SEED = 910000
+LABELS = ("W", "N1", "N2", "N3", "REM")
+
+
+def _recall(truth: np.ndarray, pred: np.ndarray) -> str:
+    out = []
+    for s, lab in enumerate(LABELS):
+        n = int((truth == s).sum())
+        out.append(f"{lab} {((pred == s) & (truth == s)).sum() / n:.2f}" if n else f"{lab} -")
+    return " ".join(out)
+
+
+def main() -> int:
+    from app.commands.score import default_model_path
+    from app.core.inference.engine import StageEngine
+    from app.core.inference.yasa_engine import YasaEngine
+    from app.core.scoring.agreement import agreement
+    from app.core.synth import synthesize
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=str(default_model_path()))
+    ap.add_argument("--nights", type=int, default=3, help="nights per montage")
+    args = ap.parse_args()
+    if args.nights < 1:
+        ap.error("--nights must be at least 1")
+    engine = StageEngine(args.model, device="cpu", batch_size=16)
+    # every night lacks the same five rows: say so once here, not once per night
+    logging.getLogger("app.core.inference.engine").setLevel(logging.ERROR)
+    yasa = YasaEngine(use_eog=False, use_emg=False)
+    print(f"model: {engine.name} ({args.model}); peer: {yasa.name} on the same lead; "
+          "the five other rows of the picture are drawn missing (dashed)")
+    pooled: dict[str, list[np.ndarray]] = {"truth": [], "model": [], "alone": [], "yasa": []}
+    times = {"model": 0.0, "yasa": 0.0}
+    smoothed = False
+    for m, montage in enumerate(MONTAGES):
+        for i in range(args.nights):
+            seed = SEED + 100 * m + i
+            study = synthesize(hours=8.0, seed=seed, montage=montage, varied=True)
+            rec = study.to_recording(name=f"{montage}-{seed}")
+            t0 = time.perf_counter()
+            hyp = engine.score(rec)
+            times["model"] += time.perf_counter() - t0
+            own = hyp.meta.get("smoothing", {}).get("model_stages")
+            smoothed = smoothed or own is not None
+            alone = hyp.stages if own is None else np.array(
+                [-1 if c == "." else "W123R".index(c) for c in own], np.int8)
+            t0 = time.perf_counter()
+            peer = yasa.score(rec).stages
+            times["yasa"] += time.perf_counter() - t0
+            truth = np.asarray(study.scored_stages)
+            for key, val in (("truth", truth), ("model", hyp.stages), ("alone", alone),
+                             ("yasa", peer)):
+                pooled[key].append(np.asarray(val))
+            print(f"  {montage} seed {seed} ({rec.ch_names[0]}, {rec.n_epochs} epochs): "
+                  f"model {(hyp.stages == truth).mean():.3f}  alone {(alone == truth).mean():.3f}"
+                  f"  YASA {(peer == truth).mean():.3f}", flush=True)
+    truth = np.concatenate(pooled["truth"])
+    acc = {}
+    first = "model (whole-night smoothing)" if smoothed else "model (card has no smoothing)"
+    for key, name in (("model", first), ("alone", "model, each picture alone"),
+                      ("yasa", "YASA, same lead")):
+        pred = np.concatenate(pooled[key])
+        a = agreement(truth, pred)
+        acc[key] = a.accuracy
+        print(f"{name:<32} accuracy {a.accuracy:.3f}  kappa {a.kappa:.3f}  "
+              f"recall {_recall(truth, pred)}")
+    print(f"{truth.size} epochs, {2 * args.nights} nights; accuracy model / YASA: "
+          f"{acc['model'] / acc['yasa']:.2f}x; time model / YASA: "
+          f"{times['model'] / times['yasa']:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
