@@ -216,3 +216,17 @@ def test_any_unexpected_error_is_one_sentence_and_the_traceback_is_logged(
     err = capsys.readouterr().err
     assert rc == 3 and err.count("\n") == 1 and "KeyError" in err and "Traceback" not in err
     assert "Traceback" in (tmp_path / "log" / "psg-lens.log").read_text()
+
+
+def test_a_lone_central_lead_is_told_the_peer_the_card_measured_better(tmp_path, capsys):
+    # the shipped card's peer_comparisons (bench/single_lead.py --update-card)
+    pytest.importorskip("transformers")
+    from app.core.synth import make_study_file
+
+    path = tmp_path / "single.edf"
+    make_study_file(path, stages=np.resize([0, 2, 3, 4], 6), seed=1, montage="single-c3",
+                    sfreq=100.0)
+    assert main(["score", str(path), "--device", "cpu", "-o", str(tmp_path / "o.csv")]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "With only these channels this model is weak" in err
+    assert "consider scoring this study with yasa/" in err and "--engine yasa" in err

@@ -261,3 +261,12 @@ def test_a_plain_folder_with_damaged_weights(tmp_path: Path) -> None:
 def test_intact_weights_still_load(bundle: Path) -> None:
     model, _ = load_bundle(bundle).load_model(device="cpu")
     assert model is not None
+
+
+def test_peer_comparisons_without_every_figure_are_left_out(bundle: Path) -> None:
+    good = {"slots": ["central"], "model_accuracy": 0.6, "peer": "yasa/0.8.1",
+            "peer_accuracy": 0.8, "data": "6 nights"}
+    _set(bundle, "metrics", {"peer_comparisons": [good, {"slots": ["central"]}, "x"]})
+    assert load_bundle(bundle).peer_comparisons == [good]
+    _set(bundle, "metrics", {"peer_comparisons": {"slots": ["central"]}})
+    assert load_bundle(bundle).peer_comparisons == []

@@ -38,3 +38,23 @@ def test_otherwise_the_largest_measured_subset_inside_what_the_study_has():
 def test_without_measurements_it_says_so():
     text = describe_missing("n.edf", SPEC, _sources({"occipital"}), [])
     assert "The model card has no measurement with this set of channels." in text
+
+
+COMPARISON = {"slots": ["central"], "model_accuracy": 0.61, "peer": "yasa/0.8.1",
+              "peer_accuracy": 0.83, "command": "psg-lens score --engine yasa",
+              "data": "6 synthetic nights with one central lead"}
+
+
+def test_a_peer_measured_better_with_exactly_these_channels_is_named():
+    text = describe_missing("n.edf", SPEC, _sources({"central"}), SUBSETS, [COMPARISON])
+    assert ("on 6 synthetic nights with one central lead, yasa/0.8.1 was right on 0.83 of "
+            "epochs and this model on 0.61; consider scoring this study with yasa/0.8.1 "
+            "(psg-lens score --engine yasa)") in text
+    assert "With one central EEG the model's accuracy on held-out nights was 0.64" in text
+
+
+def test_no_peer_advice_for_other_channels_or_a_weaker_peer():
+    other = describe_missing("n.edf", SPEC, _sources({"central", "e1"}), SUBSETS, [COMPARISON])
+    weaker = describe_missing("n.edf", SPEC, _sources({"central"}), SUBSETS,
+                              [{**COMPARISON, "peer_accuracy": 0.5}])
+    assert "consider scoring" not in other and "consider scoring" not in weaker

@@ -132,6 +132,15 @@ class Bundle:
         return list(self.card.get("metrics", {}).get("channel_subsets", {}).get("subsets", []))
 
     @property
+    def peer_comparisons(self) -> list[dict]:
+        """The model against a peer scorer on the same nights with one set of channels
+        (slots, model_accuracy, peer, peer_accuracy, data); entries missing any are left out."""
+        found = self.card.get("metrics", {}).get("peer_comparisons", [])
+        keys = ("slots", "model_accuracy", "peer", "peer_accuracy", "data")
+        return [c for c in found if isinstance(c, dict) and all(k in c for k in keys)] \
+            if isinstance(found, list) else []
+
+    @property
     def adapter_path(self) -> Path | None:
         adapter = self.card.get("adapter")
         return None if not adapter or self.path is None else self.path / adapter

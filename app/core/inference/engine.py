@@ -409,7 +409,7 @@ class StageEngine:
         if all(s is not None for s in sources):
             return ""
         return describe_missing(recording.path.name, self.spec, sources,
-                                self.bundle.validated_subsets)
+                                self.bundle.validated_subsets, self.bundle.peer_comparisons)
 
     def redraw_without(self, recording, images, chunk, sources, report) -> np.ndarray:
         """Epochs where a slot's channel failed the check, drawn with that row missing."""
@@ -490,13 +490,16 @@ class StageEngine:
         return self.processor.tokenizer.decode(new, skip_special_tokens=True).strip()
 
 
-def describe_missing(study: str, spec, sources: Sequence, subsets: list[dict]) -> str:
-    """Which slots a study lacks, and what the card measured with what it has."""
+def describe_missing(study: str, spec, sources: Sequence, subsets: list[dict],
+                     comparisons: Sequence[dict] = ()) -> str:
+    """Which slots a study lacks, what the card measured with what it has, and, where the
+    card measured a peer scorer doing better with exactly these channels, that too."""
     labels = {r.slot: r.label for r in spec.rows}
     missing = [r.slot for r, s in zip(spec.rows, sources) if s is None]
     present = {r.slot for r, s in zip(spec.rows, sources) if s is not None}
     text = (f"{study} has no channel for {', '.join(labels[m] for m in missing)}; those rows "
             f"are drawn {spec.missing}, as the model was trained to expect.")
+    text += _peer_advice(present, comparisons)
     best = _closest_subset(present, subsets)
     if best is None:
         return text + " The model card has no measurement with this set of channels."
@@ -511,6 +514,18 @@ def describe_missing(study: str, spec, sources: Sequence, subsets: list[dict]) -
         text += f" (every channel: {full['accuracy']:.2f})"
     data = best.get("data", "")
     return text + (f"; measured on {data}." if data else ".")
+
+
+def _peer_advice(present: set[str], comparisons: Sequence[dict]) -> str:
+    """A sentence when the card says a peer did better with exactly these channels."""
+    for c in comparisons:
+        if set(c["slots"]) == present and c["peer_accuracy"] > c["model_accuracy"]:
+            how = f" ({c['command']})" if c.get("command") else ""
+            return (f" With only these channels this model is weak: on {c['data']}, "
+                    f"{c['peer']} was right on {c['peer_accuracy']:.2f} of epochs and this "
+                    f"model on {c['model_accuracy']:.2f}; consider scoring this study with "
+                    f"{c['peer']}{how} and review every epoch.")
+    return ""
 
 
 def _closest_subset(present: set[str], subsets: list[dict]) -> dict | None:
