@@ -266,7 +266,9 @@ def test_intact_weights_still_load(bundle: Path) -> None:
 def test_peer_comparisons_without_every_figure_are_left_out(bundle: Path) -> None:
     good = {"slots": ["central"], "model_accuracy": 0.6, "peer": "yasa/0.8.1",
             "peer_accuracy": 0.8, "data": "6 nights"}
-    _set(bundle, "metrics", {"peer_comparisons": [good, {"slots": ["central"]}, "x"]})
+    wrong = [{"slots": ["central"]}, "x", {**good, "slots": "central"},
+             {**good, "peer_accuracy": "0.8"}, {**good, "command": 3}]
+    _set(bundle, "metrics", {"peer_comparisons": [good, *wrong]})
     assert load_bundle(bundle).peer_comparisons == [good]
     _set(bundle, "metrics", {"peer_comparisons": {"slots": ["central"]}})
     assert load_bundle(bundle).peer_comparisons == []

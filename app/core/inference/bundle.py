@@ -136,9 +136,7 @@ class Bundle:
         """The model against a peer scorer on the same nights with one set of channels
         (slots, model_accuracy, peer, peer_accuracy, data); entries missing any are left out."""
         found = self.card.get("metrics", {}).get("peer_comparisons", [])
-        keys = ("slots", "model_accuracy", "peer", "peer_accuracy", "data")
-        return [c for c in found if isinstance(c, dict) and all(k in c for k in keys)] \
-            if isinstance(found, list) else []
+        return [c for c in found if _is_comparison(c)] if isinstance(found, list) else []
 
     @property
     def adapter_path(self) -> Path | None:
@@ -656,6 +654,18 @@ def _is_peft(model) -> bool:
     except ImportError:
         return False
     return isinstance(model, PeftModel)
+
+
+def _is_comparison(c) -> bool:
+    """A card's peer comparison with every figure of the right type (a hand-edited card
+    must not break the missing-channel notice)."""
+    number = (int, float)
+    return (isinstance(c, dict) and isinstance(c.get("slots"), list)
+            and all(isinstance(x, str) for x in c["slots"])
+            and isinstance(c.get("model_accuracy"), number)
+            and isinstance(c.get("peer_accuracy"), number)
+            and isinstance(c.get("peer"), str) and isinstance(c.get("data"), str)
+            and isinstance(c.get("command", ""), str))
 
 
 @contextmanager
