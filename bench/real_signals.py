@@ -55,7 +55,7 @@ def _expert(rec) -> np.ndarray | None:
 
 def main() -> int:
     from app.commands.score import default_model_path
-    from app.core.inference.engine import StageEngine
+    from app.core.inference.engine import StageEngine, stages_before_smoothing
     from app.core.inference.yasa_engine import YasaEngine
     from app.core.scoring.agreement import agreement
     from app.core.signals.quality import display_name
@@ -105,7 +105,7 @@ def main() -> int:
         conf = float(np.nanmean(hyp.probabilities[staged].max(1))) if staged.any() else np.nan
         print(f"  model  {_stages(hyp.stages)}  mean confidence {conf:.2f}  "
               f"({t_model:.1f} s)   (psg-lens score)")
-        alone = _alone(hyp)
+        alone = stages_before_smoothing(hyp)
         print(f"  alone  {_stages(alone)}  (each picture alone, score --no-smooth)")
         if y is not None:
             yconf = float(np.nanmean(y.probabilities.max(1)))
@@ -217,14 +217,6 @@ def _yasa_alike(rec, slots: list[str], kept: list) -> np.ndarray | None:
         return peer.score(rec).stages
     except Exception:  # a montage YASA cannot read: no peer for this subset
         return None
-
-
-def _alone(hyp) -> np.ndarray:
-    """What each picture alone gave (the stages before the whole-night smoothing)."""
-    own = hyp.meta.get("smoothing", {}).get("model_stages")
-    if own is None:
-        return hyp.stages
-    return np.array([-1 if c == "." else "W123R".index(c) for c in own], np.int8)
 
 
 def _update_card(bundle: Path, results: list[dict], peer: str) -> None:

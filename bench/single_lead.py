@@ -42,7 +42,7 @@ def _recall(truth: np.ndarray, pred: np.ndarray) -> str:
 
 def main() -> int:
     from app.commands.score import default_model_path
-    from app.core.inference.engine import StageEngine
+    from app.core.inference.engine import StageEngine, stages_before_smoothing
     from app.core.inference.yasa_engine import YasaEngine
     from app.core.scoring.agreement import agreement
     from app.core.synth import synthesize
@@ -73,10 +73,8 @@ def main() -> int:
             t0 = time.perf_counter()
             hyp = engine.score(rec)
             times["model"] += time.perf_counter() - t0
-            own = hyp.meta.get("smoothing", {}).get("model_stages")
-            smoothed = smoothed or own is not None
-            alone = hyp.stages if own is None else np.array(
-                [-1 if c == "." else "W123R".index(c) for c in own], np.int8)
+            smoothed = smoothed or "smoothing" in hyp.meta
+            alone = stages_before_smoothing(hyp)
             t0 = time.perf_counter()
             peer = yasa.score(rec).stages
             times["yasa"] += time.perf_counter() - t0

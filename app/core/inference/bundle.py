@@ -34,7 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from app.core.files.limits import CARD_MAX_BYTES, MiB, load_json_file
-from app.core.inference.bundle_checks import check_card_fields, check_safetensors
+from app.core.inference.bundle_checks import (
+    check_card_fields,
+    check_safetensors,
+    is_peer_comparison,
+)
 from app.core.inference.layout import AnswerFormat, MessageLayout
 from app.core.inference.readout import first_line
 from app.core.signals.render_spec import RenderSpec
@@ -134,9 +138,9 @@ class Bundle:
     @property
     def peer_comparisons(self) -> list[dict]:
         """The model against a peer scorer on the same nights with one set of channels
-        (slots, model_accuracy, peer, peer_accuracy, data); entries missing any are left out."""
+        (slots, model_accuracy, peer, peer_accuracy, data); entries of the wrong shape are left out."""
         found = self.card.get("metrics", {}).get("peer_comparisons", [])
-        return [c for c in found if _is_comparison(c)] if isinstance(found, list) else []
+        return [c for c in found if is_peer_comparison(c)] if isinstance(found, list) else []
 
     @property
     def adapter_path(self) -> Path | None:
@@ -654,18 +658,6 @@ def _is_peft(model) -> bool:
     except ImportError:
         return False
     return isinstance(model, PeftModel)
-
-
-def _is_comparison(c) -> bool:
-    """A card's peer comparison with every figure of the right type (a hand-edited card
-    must not break the missing-channel notice)."""
-    number = (int, float)
-    return (isinstance(c, dict) and isinstance(c.get("slots"), list)
-            and all(isinstance(x, str) for x in c["slots"])
-            and isinstance(c.get("model_accuracy"), number)
-            and isinstance(c.get("peer_accuracy"), number)
-            and isinstance(c.get("peer"), str) and isinstance(c.get("data"), str)
-            and isinstance(c.get("command", ""), str))
 
 
 @contextmanager

@@ -108,6 +108,17 @@ def _check_metrics(metrics: object, bad) -> None:
                 raise bad(f"{where}.{key}", "a number between -1 and 1", s[key])
 
 
+def is_peer_comparison(c: object) -> bool:
+    """A card's ``metrics.peer_comparisons`` entry with every figure of the right type.
+    Entries that fail are left out rather than refused: they are advice in a notice, and
+    a hand-edited one must neither stop the model loading nor break the notice."""
+    return (isinstance(c, dict) and isinstance(c.get("slots"), list)
+            and all(isinstance(x, str) for x in c["slots"])
+            and _is_number(c.get("model_accuracy")) and _is_number(c.get("peer_accuracy"))
+            and isinstance(c.get("peer"), str) and isinstance(c.get("data"), str)
+            and isinstance(c.get("command", ""), str))
+
+
 def _check_input_check(ref: object, bad) -> None:
     """The input check's training statistics: per slot a mean vector, its covariance
     (square, same size, invertible) and a positive distance threshold."""

@@ -33,6 +33,7 @@ from app.core.signals.render import render_many, resolve_sources
 from app.errors import ModelError
 
 log = logging.getLogger(__name__)
+_STAGE_CODES = "W123R"  # one character per stage in meta["smoothing"]["model_stages"]
 
 ProgressFn = Callable[[int, int], None]
 StopFn = Callable[[], bool]
@@ -326,7 +327,8 @@ class StageEngine:
         meta = {**hyp.meta, "probabilities_from": f"{self.name}; {fit.describe()}",
                 "smoothing": fit.to_dict() | {
             "changed": int((stages != hyp.stages).sum()),
-            "model_stages": "".join("." if s < 0 else "W123R"[s] for s in hyp.stages.tolist())}}
+            "model_stages": "".join("." if s < 0 else _STAGE_CODES[s]
+                                    for s in hyp.stages.tolist())}}
         return Hypnogram(stages, epoch_sec=hyp.epoch_sec, start_time=hyp.start_time,
                          probabilities=probs, source=hyp.source, scorer=hyp.scorer,
                          meta=meta, notes=hyp.notes)
@@ -488,6 +490,15 @@ class StageEngine:
             out = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         new = out[0, inputs["input_ids"].shape[1]:]
         return self.processor.tokenizer.decode(new, skip_special_tokens=True).strip()
+
+
+def stages_before_smoothing(hyp: Hypnogram) -> np.ndarray:
+    """What each picture alone gave (``--no-smooth``): the stages the whole-night smoothing
+    started from, or ``hyp.stages`` when it was not smoothed (-1: not staged)."""
+    own = hyp.meta.get("smoothing", {}).get("model_stages")
+    if own is None:
+        return hyp.stages
+    return np.array([-1 if c == "." else _STAGE_CODES.index(c) for c in own], np.int8)
 
 
 def describe_missing(study: str, spec, sources: Sequence, subsets: list[dict],
