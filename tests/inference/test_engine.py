@@ -223,6 +223,31 @@ def test_yasa_engine_needs_an_eeg_it_can_use(tmp_path):
         YasaEngine().score(Recording.open(path))
 
 
+def test_yasa_engine_reads_only_the_eeg_slots_it_is_given(tmp_path):
+    # the card's channel-subset comparisons score YASA as if only the subset's leads
+    # had been recorded: a frontal-only comparison must not read the central lead
+    pytest.importorskip("yasa")
+    from app.core.inference.yasa_engine import YasaEngine
+
+    rec = Recording.open(study(tmp_path / "y.edf", 4, seed=3))
+    assert YasaEngine(eeg_slots=("frontal",)).channels(rec)["eeg"].name == "F4-M1"
+    assert YasaEngine(eeg_slots=("occipital", "frontal")).channels(rec)["eeg"].name == "O2-M1"
+    with pytest.raises(ModelError, match="cannot be one"):
+        YasaEngine(eeg_slots=("chin",))
+
+
+def test_yasa_engine_says_which_eeg_it_lacked(tmp_path):
+    pytest.importorskip("yasa")
+    from conftest import write_edf
+
+    from app.core.inference.yasa_engine import YasaEngine
+
+    rng = np.random.default_rng(0)
+    path = write_edf(tmp_path / "t.edf", {"C4-M1": (rng.normal(0, 20, 60 * 100), 100.0)})
+    with pytest.raises(ModelError, match="has no frontal EEG for YASA"):
+        YasaEngine(eeg_slots=("frontal",)).score(Recording.open(path))
+
+
 def test_yasa_missing_is_a_clear_error(monkeypatch):
     import sys
 

@@ -47,6 +47,10 @@ class YasaEngine:
     ----------
     use_eog, use_emg : bool
         Give YASA the E1 and chin channels when the study has them.
+    eeg_slots : sequence of str
+        The EEG slots YASA may read, in order of preference (central first: YASA was
+        trained on central EEG). A narrower set scores the study as if only those leads
+        had been recorded, as the card's channel-subset comparisons do.
 
     Examples
     --------
@@ -54,7 +58,12 @@ class YasaEngine:
     >>> for batch in engine.predict(recording): print(batch.render_sec)  # doctest: +SKIP
     """
 
-    def __init__(self, *, use_eog: bool = True, use_emg: bool = True) -> None:
+    def __init__(self, *, use_eog: bool = True, use_emg: bool = True,
+                 eeg_slots: Sequence[str] = EEG_SLOTS) -> None:
+        unknown = [s for s in eeg_slots if s not in EEG_SLOTS]
+        if unknown or not eeg_slots:
+            raise ModelError(f"YASA reads its EEG from {', '.join(EEG_SLOTS)}; "
+                             f"{', '.join(unknown) or 'no slot'} cannot be one.")
         try:
             import yasa
         except ImportError as err:
@@ -62,16 +71,19 @@ class YasaEngine:
                              "installed; install it with 'pip install yasa'.") from err
         self._yasa = yasa
         self.use_eog, self.use_emg = use_eog, use_emg
+        self.eeg_slots = tuple(eeg_slots)
         self.name = f"yasa/{yasa.__version__}"
         self.notices: list[str] = []
 
     def channels(self, recording, override: Mapping[str, str] | None = None) -> dict:
         """The Source YASA reads for ``eeg``, ``eog`` and ``emg`` (None where absent)."""
-        filled = recording.fill_slots([*EEG_SLOTS, "e1", "chin"], override)
-        eeg = next((filled[s] for s in EEG_SLOTS if filled[s] is not None), None)
+        filled = recording.fill_slots([*self.eeg_slots, "e1", "chin"], override)
+        eeg = next((filled[s] for s in self.eeg_slots if filled[s] is not None), None)
         if eeg is None:
-            raise ModelError(f"{recording.path.name} has no central, frontal or occipital "
-                             "EEG for YASA; map one in the channel mapping.")
+            where = (", ".join(self.eeg_slots[:-1]) + " or " + self.eeg_slots[-1]
+                     if len(self.eeg_slots) > 1 else self.eeg_slots[0])
+            raise ModelError(f"{recording.path.name} has no {where} EEG for YASA; map one "
+                             "in the channel mapping.")
         return {"eeg": eeg, "eog": filled["e1"] if self.use_eog else None,
                 "emg": filled["chin"] if self.use_emg else None}
 
