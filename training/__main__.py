@@ -1,10 +1,12 @@
-"""``python -m training {build,finetune,export,calibrate,smoothing,evaluate,all,finetune-chat} CONFIG``.
+"""``python -m training {build,finetune,export,calibrate,smoothing,subsets,evaluate,all,finetune-chat} CONFIG``.
 
 One JSON config drives every step (see ``training/configs/``): its ``cache`` section
 is :class:`training.cache.CacheArgs`, ``finetune`` is
 :class:`training.finetune.FinetuneArgs`, ``export`` is :class:`training.export.ExportArgs`.
 ``finetune-chat`` adapts a layout bundle (SleepVLM) with its ``finetune_chat`` section
 (:class:`training.finetune_chat.ChatFinetuneArgs`); it is not part of ``all``.
+``subsets`` measures the card's channel-subset table again with the bundle's smoothing,
+beside YASA (the ``calibrate`` section; no image cache needed).
 """
 
 from __future__ import annotations
@@ -77,6 +79,15 @@ def cmd_calibrate(cfg: dict) -> None:
     main(_dataclass(CalibrateArgs, cfg["calibrate"], "calibrate"))
 
 
+def cmd_subsets(cfg: dict) -> None:
+    from training.calibrate import CalibrateArgs, main_subsets
+
+    if "calibrate" not in cfg:
+        print("no 'calibrate' section in the config: no channel-subset table")
+        return
+    main_subsets(_dataclass(CalibrateArgs, cfg["calibrate"], "calibrate"))
+
+
 def cmd_finetune_chat(cfg: dict) -> None:
     from training.finetune_chat import ChatFinetuneArgs, main
 
@@ -102,20 +113,24 @@ def cmd_export(cfg: dict) -> None:
     main(_dataclass(ExportArgs, cfg["export"], "export"))
 
 
-# "all" runs them in this order: calibrate, smoothing and evaluate write into the exported
-# card, and each scores with what the steps before it fitted, as the app will
+# "all" runs them in this order: calibrate, smoothing, subsets and evaluate write into the
+# exported card, and each scores with what the steps before it fitted, as the app will
 COMMANDS = {"build": cmd_build, "finetune": cmd_finetune, "export": cmd_export,
-            "calibrate": cmd_calibrate, "smoothing": cmd_smoothing, "evaluate": cmd_evaluate}
+            "calibrate": cmd_calibrate, "smoothing": cmd_smoothing, "subsets": cmd_subsets,
+            "evaluate": cmd_evaluate}
+
+
+EXTRA = {"finetune-chat": cmd_finetune_chat}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training")
-    parser.add_argument("command", choices=[*COMMANDS, "all", "finetune-chat"])
+    parser.add_argument("command", choices=[*COMMANDS, "all", *EXTRA])
     parser.add_argument("config", help="JSON config (see training/configs/)")
     args = parser.parse_args(argv)
     cfg = load_config(args.config)
-    if args.command == "finetune-chat":
-        cmd_finetune_chat(cfg)
+    if args.command in EXTRA:  # single steps, not part of "all"
+        EXTRA[args.command](cfg)
         return 0
     steps = list(COMMANDS) if args.command == "all" else [args.command]
     for step in steps:

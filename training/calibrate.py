@@ -9,7 +9,12 @@ Three things go into the bundle's card, each with the data it was measured on:
    band powers per slot over the TRAINING subjects' signals).
 3. ``metrics.channel_subsets``: accuracy, macro-F1 and kappa on held-out nights drawn with
    each channel subset a technician may have (every channel, one EEG, no EOG, no chin,
-   the Sleep-EDF cassette's slots, ...), and on the test images per montage as recorded.
+   the Sleep-EDF cassette's slots, ...), each picture alone, and on the test images per
+   montage as recorded.
+
+The peer figures need the bundle's smoothing, fitted after calibration: ``python -m training
+subsets CONFIG`` (the step after ``smoothing`` in ``all``; no image cache needed) measures
+the subset table again with them and writes only that.
 
 Images go through the app's own engine (:meth:`StageEngine.probabilities`), so what is
 measured is what the app shows.
@@ -53,6 +58,8 @@ class CalibrateArgs:
     subset_epochs: int = 240
     subset_seed: int = 900000
     subset_montage: str = "full"
+    subset_hours: float = 8.0
+    peer: bool = True  # `subsets`: whole nights beside YASA from the same leads (needs yasa)
     reliability_png: str | None = None
     update_card: bool = True
     output_json: str | None = None
@@ -115,8 +122,11 @@ def feature_reference(cache_dir: str, spec, n_subjects: int):
                                  if {b.shape[1] for b in v} == {v[0].shape[1]}})
 
 
-def subset_accuracy(engine, args: CalibrateArgs) -> list[dict]:
-    """Accuracy with each channel subset on held-out varied nights (natural stage mix)."""
+def subset_accuracy(engine, args: CalibrateArgs, peer: bool = False) -> list[dict]:
+    """Accuracy with each channel subset on held-out varied nights (natural stage mix):
+    each picture alone at ``subset_epochs`` sampled epochs; with ``peer``, also the whole
+    night as ``psg-lens score`` stages it (the engine's temperature and smoothing) beside
+    YASA reading the same leads."""
     from app.core.signals.render import render_many, resolve_sources
     from app.core.synth import synthesize
 
@@ -124,13 +134,15 @@ def subset_accuracy(engine, args: CalibrateArgs) -> list[dict]:
     slots = [r.slot for r in spec.rows]
     rng = np.random.default_rng(args.subset_seed)
     truth, preds = [], {name: [] for name, _ in SUBSETS}
+    nights, scored, peers = [], {name: [] for name, _ in SUBSETS}, {name: [] for name, _ in SUBSETS}
     for i in range(args.subset_subjects):
-        study = synthesize(hours=8.0, seed=args.subset_seed + i, montage=args.subset_montage,
-                           varied=True)
+        study = synthesize(hours=args.subset_hours, seed=args.subset_seed + i,
+                           montage=args.subset_montage, varied=True)
         rec = study.to_recording(name=f"subset-{i}")
         epochs = np.sort(rng.choice(rec.n_epochs, min(args.subset_epochs, rec.n_epochs),
                                     replace=False))
         truth.append(study.scored_stages[epochs])
+        nights.append(study.scored_stages)
         full = resolve_sources(rec, spec)
         for name, keep in SUBSETS:
             sources = [s if slot in keep else None for slot, s in zip(slots, full)]
@@ -138,16 +150,52 @@ def subset_accuracy(engine, args: CalibrateArgs) -> list[dict]:
                                 render_many(rec, spec, epochs, sources=sources,
                                             batch_size=args.batch_size)])
             preds[name].append(p.argmax(1))
+            if peer:
+                scored[name].append(engine.score(rec, sources=sources).stages)
+                peers[name].append(peer_stages(rec, keep))
+        print(f"  night {i + 1} of {args.subset_subjects}", flush=True)
     y = np.concatenate(truth)
     data = (f"{args.subset_subjects} held-out varied synthetic nights ({args.subset_montage} "
             f"montage, seeds {args.subset_seed}+), {y.size} epochs, natural stage mix")
     out = []
     for name, keep in SUBSETS:
         m = _metrics(y, np.concatenate(preds[name]))
-        out.append({"name": name, "slots": list(keep), **m, "data": data})
-        print(f"  {name:<62} acc {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
-              f"kappa {m['kappa']:.3f}")
+        entry = {"name": name, "slots": list(keep), **m, "data": data}
+        line = (f"  {name:<62} acc {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
+                f"kappa {m['kappa']:.3f}")
+        if peer:
+            entry["peer"] = _peer_entry(np.concatenate(nights), np.concatenate(scored[name]),
+                                        np.concatenate(peers[name]), args)
+            line += (f" | whole nights: score {entry['peer']['model_accuracy']:.3f}  YASA "
+                     f"{entry['peer']['accuracy']:.3f}  ratio "
+                     f"{entry['peer']['model_accuracy'] / entry['peer']['accuracy']:.2f}x")
+        print(line)
+        out.append(entry)
     return out
+
+
+def _peer_entry(y: np.ndarray, model: np.ndarray, peer: np.ndarray, args) -> dict:
+    """The app's whole-night stages and YASA's from the same leads, on every scored epoch."""
+    from app.core.inference.yasa_engine import YasaEngine
+
+    keep = y >= 0
+    mm, pm = _metrics(y[keep], model[keep]), _metrics(y[keep], peer[keep])
+    return {"name": YasaEngine().name, "accuracy": pm["accuracy"], "kappa": pm["kappa"],
+            "macro_f1": pm["macro_f1"], "model_accuracy": mm["accuracy"],
+            "model_kappa": mm["kappa"], "n_epochs": int(keep.sum()),
+            "data": (f"{args.subset_subjects} whole held-out varied synthetic nights "
+                     f"({args.subset_montage} montage, seeds {args.subset_seed}+, "
+                     f"{int(keep.sum())} epochs), this model as psg-lens score stages them "
+                     "and YASA from the same leads")}
+
+
+def peer_stages(rec, keep: tuple[str, ...]) -> np.ndarray:
+    """YASA's stages for the whole of ``rec`` read from the leads in ``keep`` only."""
+    from app.core.inference.yasa_engine import EEG_SLOTS, YasaEngine
+
+    peer = YasaEngine(use_eog="e1" in keep, use_emg="chin" in keep,
+                      eeg_slots=[s for s in EEG_SLOTS if s in keep])
+    return peer.score(rec).stages
 
 
 def plot_reliability(before: dict, after: dict, path: str, title: str,
@@ -175,6 +223,22 @@ def plot_reliability(before: dict, after: dict, path: str, title: str,
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+def main_subsets(args: CalibrateArgs) -> list[dict]:
+    """The channel-subset table again, each line beside YASA on the same whole nights
+    (``args.peer``), scored with the bundle as it stands (its temperature and smoothing:
+    run after ``smoothing``), written into the card; the rest of the card is kept."""
+    from app.core.inference.bundle import editing_card, load_bundle
+    from app.core.inference.engine import StageEngine
+
+    engine = StageEngine(load_bundle(args.bundle), device="cpu", batch_size=args.batch_size)
+    print("channel subsets:")
+    subsets = subset_accuracy(engine, args, peer=args.peer)
+    if args.update_card:
+        with editing_card(args.bundle) as card:
+            card.setdefault("metrics", {}).setdefault("channel_subsets", {})["subsets"] = subsets
+    return subsets
 
 
 def main(args: CalibrateArgs) -> dict:

@@ -125,10 +125,16 @@ def _print_validation(cal: dict | None, subsets: dict | None, real: dict | None)
     if isinstance(subsets, dict) and subsets:
         rows = [r for r in subsets.get("subsets", []) if isinstance(r, dict)]
         if rows:
-            print(f"  channel subsets: {rows[0].get('data', '')}")
+            print(f"  channel subsets: {rows[0].get('data', '')}; each picture alone")
+            peer = rows[0].get("peer")
+            if isinstance(peer, dict):
+                print(f"                   whole nights: {peer.get('data', '')}")
             for r in rows:
+                peer = r.get("peer") if isinstance(r.get("peer"), dict) else None
+                beside = (f"  | whole nights: score {_figure(peer, 'model_accuracy')}, "
+                          f"{peer.get('name', '?')} {_figure(peer, 'accuracy')}" if peer else "")
                 print(f"    {str(r.get('name', '?')):<62} acc {_figure(r, 'accuracy')}  "
-                      f"kappa {_figure(r, 'kappa')}")
+                      f"kappa {_figure(r, 'kappa')}{beside}")
         for m, v in (subsets.get("montages_as_recorded") or {}).items():
             print(f"    montage {m:<54} acc {_figure(v, 'accuracy')}  "
                   f"(n={_figure(v, 'n_epochs', 'd')})")

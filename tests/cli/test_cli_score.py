@@ -169,6 +169,22 @@ def test_model_info_on_a_card_with_partial_figures(bundle, tmp_path, capsys):
     assert "single EEG" in out and "acc ?" in out
 
 
+def test_model_info_puts_the_peer_beside_each_subset(bundle, tmp_path, capsys):
+    import json
+    import shutil
+
+    copy = tmp_path / "peer"
+    shutil.copytree(bundle, copy)
+    card = json.loads((copy / "model_card.json").read_text())
+    card.setdefault("metrics", {})["channel_subsets"] = {"subsets": [
+        {"name": "one central EEG", "slots": ["central"], "accuracy": 0.63, "kappa": 0.48,
+         "peer": {"name": "yasa/0.8.1", "accuracy": 0.81, "model_accuracy": 0.6}}]}
+    (copy / "model_card.json").write_text(json.dumps(card))
+    assert main(["model", "info", str(copy)]) == 0
+    assert "acc 0.630  kappa 0.480  | whole nights: score 0.600, yasa/0.8.1 0.810" in \
+        capsys.readouterr().out
+
+
 def test_model_info_on_a_folder_without_card(tmp_path, capsys):
     assert main(["model", "info", str(tmp_path)]) == 2
     assert "has no model_card.json" in capsys.readouterr().err

@@ -272,3 +272,29 @@ def test_peer_comparisons_without_every_figure_are_left_out(bundle: Path) -> Non
     assert load_bundle(bundle).peer_comparisons == [good]
     _set(bundle, "metrics", {"peer_comparisons": {"slots": ["central"]}})
     assert load_bundle(bundle).peer_comparisons == []
+
+
+def test_a_subsets_peer_figures_follow_the_cards_own_comparisons(bundle: Path) -> None:
+    explicit = {"slots": ["central"], "model_accuracy": 0.6, "peer": "yasa/0.8.1",
+                "peer_accuracy": 0.8, "data": "6 nights recorded with one lead"}
+    subset = {"name": "one frontal EEG", "slots": ["frontal"], "accuracy": 0.64,
+              "data": "8 nights, 240 epochs each",
+              "peer": {"name": "yasa/0.8.1", "accuracy": 0.7, "model_accuracy": 0.66,
+                       "data": "8 whole nights"}}
+    _set(bundle, "metrics", {"peer_comparisons": [explicit],
+                             "channel_subsets": {"subsets": [subset]}})
+    assert load_bundle(bundle).peer_comparisons == [explicit, {
+        "slots": ["frontal"], "model_accuracy": 0.66, "peer": "yasa/0.8.1",
+        "peer_accuracy": 0.7, "data": "8 whole nights",
+        "command": "psg-lens score --engine yasa"}]
+
+
+@pytest.mark.parametrize("peer", ["yasa", {"name": "yasa/0.8.1", "accuracy": 0.7},
+                                  {"name": "yasa/0.8.1", "accuracy": 1.5,
+                                   "model_accuracy": 0.6}])
+def test_a_subset_peer_of_the_wrong_shape_is_refused(bundle: Path, peer) -> None:
+    _set(bundle, "metrics", {"channel_subsets": {"subsets": [
+        {"name": "one frontal EEG", "slots": ["frontal"], "accuracy": 0.64, "peer": peer}]}})
+    with pytest.raises(ModelError, match=r"metrics.channel_subsets.subsets\[1\].peer' must be "
+                                         "an object with the peer's name, its accuracy"):
+        load_bundle(bundle)

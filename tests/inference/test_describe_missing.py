@@ -58,3 +58,14 @@ def test_no_peer_advice_for_other_channels_or_a_weaker_peer():
     weaker = describe_missing("n.edf", SPEC, _sources({"central"}), SUBSETS,
                               [{**COMPARISON, "peer_accuracy": 0.5}])
     assert "consider scoring" not in other and "consider scoring" not in weaker
+
+
+def test_the_first_comparison_with_these_channels_decides():
+    # nights recorded with only these leads come first in the card's list: when they
+    # show the model ahead, a later comparison from dropped leads does not advise the peer
+    ahead = {**COMPARISON, "peer_accuracy": 0.5}
+    assert "consider scoring" not in describe_missing(
+        "n.edf", SPEC, _sources({"central"}), SUBSETS, [ahead, COMPARISON])
+    assert "consider scoring" in describe_missing(
+        "n.edf", SPEC, _sources({"central"}), SUBSETS, [COMPARISON, ahead])
+

@@ -64,7 +64,7 @@ def tiny_config(name: str, tmp: Path, base: Path | None, arch: str = "llava") ->
     if "calibrate" in cfg:
         cfg["calibrate"].update(bundle=str(tmp / "bundle"), cache_dir=str(tmp / "cache"),
                                 batch_size=8, feature_subjects=2, subset_subjects=1,
-                                subset_epochs=6, reliability_png=str(tmp / "rel.png"),
+                                subset_epochs=6, subset_hours=0.5, reliability_png=str(tmp / "rel.png"),
                                 output_json=str(tmp / "calibration.json"))
     if "smoothing" in cfg:  # two short nights of two montages: one fits, one measures
         cfg["smoothing"].update(bundle=str(tmp / "bundle"), montages=["aasm", "sleep-edf"],
@@ -112,6 +112,9 @@ def run_and_check(path: Path, tmp: Path) -> dict:
         subsets = card["metrics"]["channel_subsets"]["subsets"]
         assert [s["name"] for s in subsets][0] == "every channel"
         assert all(0 <= s["accuracy"] <= 1 and s["slots"] for s in subsets)
+        # YASA read the same leads on the same epochs (the notices quote it)
+        assert all(s["peer"]["name"].startswith("yasa/") and 0 <= s["peer"]["accuracy"] <= 1
+                   for s in subsets)
         assert bundle.feature_reference is not None and bundle.temperature == cal["temperature"]
     return card
 
@@ -147,8 +150,22 @@ def test_default_tiny_config_on_a_64px_tiny_llava(tmp_path):
     # builder's model): here a tiny one saved the same way stands in for it
     warm = "base" in shipped["finetune"]["model"]
     base = _save_base(tmp_path / "base", "llava", split_digits=False) if warm else None
-    card = run_and_check(tiny_config("default-tiny.json", tmp_path, base), tmp_path)
+    path = tiny_config("default-tiny.json", tmp_path, base)
+    card = run_and_check(path, tmp_path)
     assert card["adapter"] is None and card["architecture"] == "LlavaForConditionalGeneration"
+    # `subsets` re-measures only the channel-subset table, without the image cache
+    import shutil
+
+    shutil.rmtree(tmp_path / "cache")
+    cfg = json.loads(path.read_text())
+    cfg["calibrate"].update(subset_seed=4242, peer=False)
+    path.write_text(json.dumps(cfg))
+    assert training_main(["subsets", str(path)]) == 0
+    again = json.loads((tmp_path / "bundle" / "model_card.json").read_text())
+    table = again["metrics"]["channel_subsets"]
+    assert table["montages_as_recorded"] == card["metrics"]["channel_subsets"][
+        "montages_as_recorded"] and again["calibration"] == card["calibration"]
+    assert all("seeds 4242+" in s["data"] and "peer" not in s for s in table["subsets"])
 
 
 def test_llava_next_7b_config_on_a_tiny_llava_next(tmp_path):

@@ -38,6 +38,7 @@ from app.core.inference.bundle_checks import (
     check_card_fields,
     check_safetensors,
     is_peer_comparison,
+    subset_peer_comparison,
 )
 from app.core.inference.layout import AnswerFormat, MessageLayout
 from app.core.inference.readout import first_line
@@ -137,10 +138,15 @@ class Bundle:
 
     @property
     def peer_comparisons(self) -> list[dict]:
-        """The model against a peer scorer on the same nights with one set of channels
-        (slots, model_accuracy, peer, peer_accuracy, data); entries of the wrong shape are left out."""
+        """The model against a peer scorer with one set of channels (slots,
+        model_accuracy, peer, peer_accuracy, data, command): first the card's
+        ``metrics.peer_comparisons`` (nights recorded with only those leads; entries of
+        the wrong shape are left out), then the peer figures of the channel-subset table
+        (the same leads kept from fully recorded nights)."""
         found = self.card.get("metrics", {}).get("peer_comparisons", [])
-        return [c for c in found if is_peer_comparison(c)] if isinstance(found, list) else []
+        explicit = [c for c in found if is_peer_comparison(c)] if isinstance(found, list) else []
+        return explicit + [subset_peer_comparison(s) for s in self.validated_subsets
+                           if "peer" in s and "slots" in s]
 
     @property
     def adapter_path(self) -> Path | None:

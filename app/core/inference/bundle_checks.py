@@ -106,6 +106,13 @@ def _check_metrics(metrics: object, bad) -> None:
         for key in ("accuracy", "kappa", "macro_f1"):
             if key in s and not (_is_number(s[key]) and -1 <= s[key] <= 1):
                 raise bad(f"{where}.{key}", "a number between -1 and 1", s[key])
+        if "peer" in s:
+            peer = s["peer"]
+            if not (isinstance(peer, dict) and isinstance(peer.get("name"), str)
+                    and all(_is_number(peer.get(k)) and 0 <= peer[k] <= 1
+                            for k in ("accuracy", "model_accuracy"))):
+                raise bad(f"{where}.peer", "an object with the peer's name, its accuracy and "
+                          "the model's (between 0 and 1)", peer)
 
 
 def is_peer_comparison(c: object) -> bool:
@@ -117,6 +124,17 @@ def is_peer_comparison(c: object) -> bool:
             and _is_number(c.get("model_accuracy")) and _is_number(c.get("peer_accuracy"))
             and isinstance(c.get("peer"), str) and isinstance(c.get("data"), str)
             and isinstance(c.get("command", ""), str))
+
+
+def subset_peer_comparison(subset: dict) -> dict:
+    """A checked channel-subset entry's peer figures (whole nights, the model as ``score``
+    stages them) as a peer comparison."""
+    peer = subset["peer"]
+    return {"slots": list(subset["slots"]), "model_accuracy": peer["model_accuracy"],
+            "peer": peer["name"], "peer_accuracy": peer["accuracy"],
+            "data": str(peer.get("data", subset.get("data", ""))),
+            "command": "psg-lens score --engine yasa" if peer["name"].startswith("yasa/")
+            else ""}
 
 
 def _check_input_check(ref: object, bad) -> None:

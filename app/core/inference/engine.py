@@ -528,15 +528,16 @@ def describe_missing(study: str, spec, sources: Sequence, subsets: list[dict],
 
 
 def _peer_advice(present: set[str], comparisons: Sequence[dict]) -> str:
-    """A sentence when the card says a peer did better with exactly these channels."""
-    for c in comparisons:
-        if set(c["slots"]) == present and c["peer_accuracy"] > c["model_accuracy"]:
-            how = f" ({c['command']})" if c.get("command") else ""
-            return (f" With only these channels this model is weak: on {c['data']}, "
-                    f"{c['peer']} was right on {c['peer_accuracy']:.2f} of epochs and this "
-                    f"model on {c['model_accuracy']:.2f}; consider scoring this study with "
-                    f"{c['peer']}{how} and review every epoch.")
-    return ""
+    """A sentence when the first of the card's comparisons made with exactly these
+    channels says the peer did better."""
+    c = next((c for c in comparisons if set(c["slots"]) == present), None)
+    if c is None or c["peer_accuracy"] <= c["model_accuracy"]:
+        return ""
+    how = f" ({c['command']})" if c.get("command") else ""
+    return (f" With only these channels this model is weak: on {c['data']}, "
+            f"{c['peer']} was right on {c['peer_accuracy']:.2f} of epochs and this "
+            f"model on {c['model_accuracy']:.2f}; consider scoring this study with "
+            f"{c['peer']}{how} and review every epoch.")
 
 
 def _closest_subset(present: set[str], subsets: list[dict]) -> dict | None:
