@@ -34,7 +34,7 @@ def _default_or_tiny(folder: Path) -> tuple[Path, str]:
     default = ROOT / "resources" / "models" / "default"
     if (default / "model_card.json").is_file():
         return default, f"embedded default bundle ({default.relative_to(ROOT)})"
-    from app.core.inference.bundle import save_bundle
+    from app.core.inference.bundle_writer import save_bundle
     from app.core.signals.render_spec import RenderSpec
     from training.tiny_llava import (
         DEFAULT_PROMPT,

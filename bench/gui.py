@@ -58,7 +58,7 @@ def bundle(path: str | None) -> Path:
         return embedded_model_path()
     out = Path(tempfile.gettempdir()) / "psg-lens-bench" / "tiny-bundle"
     if not (out / "model_card.json").exists():
-        from app.core.inference.bundle import save_bundle
+        from app.core.inference.bundle_writer import save_bundle
         from app.core.signals.render_spec import RenderSpec
         from training.tiny_llava import (
             DEFAULT_PROMPT,

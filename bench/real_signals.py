@@ -220,7 +220,7 @@ def _yasa_alike(rec, slots: list[str], kept: list) -> np.ndarray | None:
 
 
 def _update_card(bundle: Path, results: list[dict], peer: str) -> None:
-    from app.core.inference.bundle import editing_card
+    from app.core.inference.bundle_writer import editing_card
 
     with editing_card(bundle) as card:
         card.setdefault("metrics", {})["real_recordings"] = {

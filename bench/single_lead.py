@@ -108,7 +108,7 @@ def main() -> int:
 
 
 def _update_card(bundle: Path, comparison: dict) -> None:
-    from app.core.inference.bundle import editing_card
+    from app.core.inference.bundle_writer import editing_card
 
     with editing_card(bundle) as card:
         metrics = card.setdefault("metrics", {})

@@ -149,7 +149,7 @@ def _warm_up_yasa() -> None:
 def _bundle(tmp: Path) -> tuple[Path, str]:
     if (DEFAULT_BUNDLE / "model_card.json").is_file():
         return DEFAULT_BUNDLE, "embedded default bundle"
-    from app.core.inference.bundle import save_bundle
+    from app.core.inference.bundle_writer import save_bundle
     from app.core.signals.render_spec import RenderSpec
     from training.tiny_llava import (
         DEFAULT_PROMPT,

@@ -56,7 +56,7 @@ def build(arch: str = "llava", seed: int = 0, split_digits: bool = False):
 
 def full_bundle(root: Path, *, arch: str = "llava", preset: str = "clinical",
                 seed: int = 0, split_digits: bool = False, **card_overrides) -> Path:
-    from app.core.inference.bundle import save_bundle
+    from app.core.inference.bundle_writer import save_bundle
 
     model, processor = build(arch, seed, split_digits)
     spec = render_spec(preset)
@@ -83,7 +83,7 @@ def lora_model(base_model, seed: int = 1):
 
 def adapter_bundle(root: Path, *, arch: str = "llava"):
     """``(bundle path, in-memory peft model)``; base saved as a plain HF folder beside it."""
-    from app.core.inference.bundle import save_bundle
+    from app.core.inference.bundle_writer import save_bundle
 
     model, processor = build(arch)
     base = root / f"base-{arch}"
@@ -140,7 +140,7 @@ def onevision_bundle(root: Path) -> Path:
     )
     from transformers.models.llava_onevision import LlavaOnevisionImageProcessorPil
 
-    from app.core.inference.bundle import save_bundle
+    from app.core.inference.bundle_writer import save_bundle
     from training.tiny_llava import CHAT_TEMPLATE, build_tokenizer
 
     size, patch = 64, 16

@@ -229,7 +229,8 @@ def main_subsets(args: CalibrateArgs) -> list[dict]:
     """The channel-subset table again, each line beside YASA on the same whole nights
     (``args.peer``), scored with the bundle as it stands (its temperature and smoothing:
     run after ``smoothing``), written into the card; the rest of the card is kept."""
-    from app.core.inference.bundle import editing_card, load_bundle
+    from app.core.inference.bundle import load_bundle
+    from app.core.inference.bundle_writer import editing_card
     from app.core.inference.engine import StageEngine
 
     engine = StageEngine(load_bundle(args.bundle), device="cpu", batch_size=args.batch_size)
@@ -242,7 +243,8 @@ def main_subsets(args: CalibrateArgs) -> list[dict]:
 
 
 def main(args: CalibrateArgs) -> dict:
-    from app.core.inference.bundle import editing_card, load_bundle
+    from app.core.inference.bundle import load_bundle
+    from app.core.inference.bundle_writer import editing_card
     from app.core.inference.calibration import (
         apply_temperature,
         expected_calibration_error,

@@ -109,7 +109,8 @@ def _card_entry(data: str, n_subjects: int, n_epochs: int, overall: dict) -> dic
 
 
 def main(args: EvaluateArgs) -> dict:
-    from app.core.inference.bundle import editing_card, load_bundle
+    from app.core.inference.bundle import load_bundle
+    from app.core.inference.bundle_writer import editing_card
     from app.core.inference.engine import StageEngine
     from training.datasets import find_studies
 

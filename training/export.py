@@ -83,7 +83,7 @@ def build_card(args: ExportArgs, processor) -> dict:
 def main(args: ExportArgs) -> Path:
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from app.core.inference.bundle import save_bundle
+    from app.core.inference.bundle_writer import save_bundle
 
     ckpt = Path(args.checkpoint)
     processor = AutoProcessor.from_pretrained(ckpt, local_files_only=True)

@@ -193,7 +193,7 @@ def main(args: ChatFinetuneArgs) -> Path:
 def export_adapter(bundle, model, processor, args: ChatFinetuneArgs, log: list,
                    n_examples: int, seconds: float) -> Path:
     """The adapter bundle: the base bundle's card, layout and prompt, on the same weights."""
-    from app.core.inference.bundle import save_bundle
+    from app.core.inference.bundle_writer import save_bundle
 
     card = json.loads(json.dumps(bundle.card))
     card.update(version=args.version, base_model=bundle.base_ref, weights=None,

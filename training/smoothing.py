@@ -75,7 +75,8 @@ def score_nights(engine, args: SmoothingArgs) -> list[dict]:
 
 
 def main(args: SmoothingArgs) -> dict:
-    from app.core.inference.bundle import editing_card, load_bundle
+    from app.core.inference.bundle import load_bundle
+    from app.core.inference.bundle_writer import editing_card
     from app.core.inference.engine import StageEngine
     from app.core.inference.night_smoothing import (
         NightSmoothing,

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from models import adapter_bundle, build, cached, card, full_bundle, render_spec
 
-from app.core.inference.bundle import Bundle, load_bundle, save_bundle
+from app.core.inference.bundle import Bundle, load_bundle
+from app.core.inference.bundle_writer import save_bundle
 from app.errors import ModelError
 
 

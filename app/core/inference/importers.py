@@ -29,8 +29,8 @@ from app.core.inference.bundle import (
     CARD_SCHEMA_VERSION,
     check_weights_folder,
     load_bundle,
-    replace_dir,
 )
+from app.core.inference.bundle_writer import replace_dir
 from app.core.inference.layout import AnswerFormat, MessageLayout, read_prompt_text
 from app.core.inference.qwen_processor import QWEN_VL_ARCHITECTURES
 from app.core.signals.render_spec import RenderSpec
