@@ -58,11 +58,19 @@ def implausible_night(stages: np.ndarray, epoch_sec: float = 30.0) -> str:
             low = None  # a patient who hardly slept: little N2 is no misreading
         if low is not None and share[k] < low:
             found.append(f"no {label}" if share[k] == 0 else
-                         f"{label} {share[k]:.0%}, where real nights have at least {low:.0%}")
+                         f"{label} {_percent(share[k])}, where real nights have at least "
+                         f"{low:.0%}")
         elif high is not None and share[k] > high:
-            found.append(f"{label} {share[k]:.0%}, where real nights have at most {high:.0%}")
+            found.append(f"{label} {_percent(share[k])}, where real nights have at most "
+                         f"{high:.0%}")
     if not found:
         return ""
     return (f"The stages of this {hours:.1f}-h recording are unlike any of {REAL_NIGHTS} real "
             f"expert-scored nights ({'; '.join(found)}): the model may be misreading it; "
             "review the night before accepting its stages.")
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage precise enough to differ from the limit beside it
+    (0.9 % of wake reads "0.9%", not the "1%" it would round to)."""
+    return f"{share:.1%}" if share < 0.1 else f"{share:.0%}"
