@@ -184,9 +184,8 @@ def _peer_entry(y: np.ndarray, model: np.ndarray, peer: np.ndarray, args) -> dic
             "macro_f1": pm["macro_f1"], "model_accuracy": mm["accuracy"],
             "model_kappa": mm["kappa"], "n_epochs": int(keep.sum()),
             "data": (f"{args.subset_subjects} whole held-out varied synthetic nights "
-                     f"({args.subset_montage} montage, seeds {args.subset_seed}+, "
-                     f"{int(keep.sum())} epochs), this model as psg-lens score stages them "
-                     "and YASA from the same leads")}
+                     f"({args.subset_montage} montage, seeds {args.subset_seed}+; "
+                     f"{int(keep.sum())} epochs) staged from these leads only")}
 
 
 def peer_stages(rec, keep: tuple[str, ...]) -> np.ndarray:

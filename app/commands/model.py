@@ -128,7 +128,8 @@ def _print_validation(cal: dict | None, subsets: dict | None, real: dict | None)
             print(f"  channel subsets: {rows[0].get('data', '')}; each picture alone")
             peer = rows[0].get("peer")
             if isinstance(peer, dict):
-                print(f"                   whole nights: {peer.get('data', '')}")
+                print(f"                   whole nights: {peer.get('data', '')}, this model "
+                      "as psg-lens score stages them beside the peer")
             for r in rows:
                 peer = r.get("peer") if isinstance(r.get("peer"), dict) else None
                 beside = (f"  | whole nights: score {_figure(peer, 'model_accuracy')}, "

@@ -246,3 +246,30 @@ def test_a_lone_central_lead_is_told_the_peer_the_card_measured_better(tmp_path,
     err = " ".join(capsys.readouterr().err.split())
     assert "With only these channels this model is weak" in err
     assert "consider scoring this study with yasa/" in err and "--engine yasa" in err
+
+
+def test_the_shipped_cards_subset_table_advises_the_peer_only_where_it_did_better(
+        tmp_path, capsys):
+    # the channel-subset table's whole-night comparisons (python -m training subsets):
+    # a Sleep-EDF-like study is told YASA did better; a study with EEG, EOG and chin but
+    # no second EOG row is not
+    pytest.importorskip("transformers")
+    from app.core.synth import make_study_file
+
+    sedf = tmp_path / "sedf.edf"
+    make_study_file(sedf, stages=np.resize([0, 2, 3, 4], 6), seed=1, montage="sleep-edf",
+                    sfreq=100.0)
+    assert main(["score", str(sedf), "--device", "cpu", "-o", str(tmp_path / "a.csv")]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "staged from these leads only, yasa/" in err and "--engine yasa" in err
+    from app.core.inference.bundle import load_bundle
+    from app.core.inference.engine import describe_missing
+    from app.core.signals.channels import Source
+    from app.resources import resource_path
+
+    shipped = load_bundle(resource_path("models", "default"))
+    no_chin = [None if r.slot == "chin" else Source(r.label, r.label) for r in shipped.spec.rows]
+    text = describe_missing("n.edf", shipped.spec, no_chin, shipped.validated_subsets,
+                            shipped.peer_comparisons)
+    assert "With EEG + EOG, no chin the model's accuracy" in text
+    assert "consider scoring" not in text  # the model was ahead of YASA there

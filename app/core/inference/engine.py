@@ -520,7 +520,8 @@ def describe_missing(study: str, spec, sources: Sequence, subsets: list[dict],
     else:  # a part of what the study has: say so, the figure is a floor, not this study's
         text += (" The model card has no measurement with exactly these channels; with "
                  f"{best['name']}, a part of them,")
-    text += f" the model's accuracy on held-out nights was {best['accuracy']:.2f}"
+    text += (f" the model's accuracy on held-out nights was {best['accuracy']:.2f} for each "
+             "picture alone")
     if full is not None and full is not best:
         text += f" (every channel: {full['accuracy']:.2f})"
     data = best.get("data", "")
