@@ -28,8 +28,18 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.errors import PSGLensError
+from app.gui.actions import BINDINGS
 
 log = logging.getLogger(__name__)
+
+def _menu_words(name: str) -> str:
+    """A key-map action as the window names it: "Model > Second opinion from YASA, Ctrl+Shift+Y"."""
+    b = BINDINGS[name]
+    return f"{b.group} > {b.text}" + (f", {b.keys[0]}" if b.keys else "")
+
+
+# the notices' CLI commands, said as the window's menu items
+WINDOW_COMMANDS = {"psg-lens score --engine yasa": _menu_words("yasa")}
 
 OUT_OF_MEMORY = ("The model ran out of memory; choose a smaller batch size or the CPU "
                  "in Settings and run it again (what was scored is kept).")
@@ -421,7 +431,8 @@ class _Worker(_Signals):
             self.status.emit("Checking the channels…")
             report = engine.check_input(rec, job.channel_map or None)
             info["input_check"] = report.to_dict()
-            info["missing"] = engine.missing_notice(rec, job.channel_map or None)
+            info["missing"] = engine.missing_notice(rec, job.channel_map or None,
+                                                    commands=WINDOW_COMMANDS)
             kw["check"] = report
         self.started.emit(job.job_id, info)
         self.status.emit(f"Scoring with {engine.name}…")

@@ -495,7 +495,15 @@ def test_the_model_view_says_which_rows_are_missing_and_what_that_costs(
     path = tmp_path / "single.edf"
     make_study_file(path, stages=np.resize([0, 2, 3, 4], 6), seed=1, montage="single-c3",
                     sfreq=100.0)
-    bundle = cached(full_bundle, tmp_path_factory)
+    import shutil
+
+    from app.core.inference.bundle_writer import editing_card
+
+    bundle = Path(shutil.copytree(cached(full_bundle, tmp_path_factory), tmp_path / "b"))
+    with editing_card(bundle) as card:  # a card that measured YASA better on one lead
+        card.setdefault("metrics", {})["peer_comparisons"] = [{
+            "slots": ["central"], "model_accuracy": 0.6, "peer": "yasa/0.8.1",
+            "peer_accuracy": 0.8, "data": "6 nights", "command": "psg-lens score --engine yasa"}]
     monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "config"))
     w = make_window(Settings(default_bundle=str(bundle), device="cpu", batch_size=4),
                     default_engine_factory)
@@ -505,3 +513,6 @@ def test_the_model_view_says_which_rows_are_missing_and_what_that_costs(
     text = w.study_view.model_view.summary.text()
     assert "single.edf has no channel for F4-M1, O2-M1, E1-M2, E2-M2, Chin" in text
     assert "drawn dashed" in text
+    # the advice names the window's menu item, not the command line
+    assert "consider scoring this study with yasa/0.8.1 (Model &gt; Second opinion from " \
+           "YASA, Ctrl+Shift+Y)" in text and "--engine yasa" not in text

@@ -403,15 +403,18 @@ class StageEngine:
         """The bundle's whole-night smoothing (None: stages are the model's per epoch)."""
         return self.bundle.smoothing if self.use_smoothing else None
 
-    def missing_notice(self, recording, sources: Sequence | Mapping | None = None) -> str:
+    def missing_notice(self, recording, sources: Sequence | Mapping | None = None, *,
+                       commands: Mapping[str, str] | None = None) -> str:
         """Which rows of the picture the study cannot fill, and what the card measured
-        with what it has ("" when nothing is missing)."""
+        with what it has ("" when nothing is missing). ``commands`` says a command of the
+        advice in the words of where the notice is shown (the window: its menu item)."""
         if sources is None or isinstance(sources, Mapping):
             sources = resolve_sources(recording, self.spec, sources)
         if all(s is not None for s in sources):
             return ""
         return describe_missing(recording.path.name, self.spec, sources,
-                                self.bundle.validated_subsets, self.bundle.peer_comparisons)
+                                self.bundle.validated_subsets, self.bundle.peer_comparisons,
+                                commands)
 
     def redraw_without(self, recording, images, chunk, sources, report) -> np.ndarray:
         """Epochs where a slot's channel failed the check, drawn with that row missing."""
@@ -502,15 +505,17 @@ def stages_before_smoothing(hyp: Hypnogram) -> np.ndarray:
 
 
 def describe_missing(study: str, spec, sources: Sequence, subsets: list[dict],
-                     comparisons: Sequence[dict] = ()) -> str:
+                     comparisons: Sequence[dict] = (),
+                     commands: Mapping[str, str] | None = None) -> str:
     """Which slots a study lacks, what the card measured with what it has, and, where the
-    card measured a peer scorer doing better with exactly these channels, that too."""
+    card measured a peer scorer doing better with exactly these channels, that too
+    (its command as ``commands`` words it, else as the card does)."""
     labels = {r.slot: r.label for r in spec.rows}
     missing = [r.slot for r, s in zip(spec.rows, sources) if s is None]
     present = {r.slot for r, s in zip(spec.rows, sources) if s is not None}
     text = (f"{study} has no channel for {', '.join(labels[m] for m in missing)}; those rows "
             f"are drawn {spec.missing}, as the model was trained to expect.")
-    text += _peer_advice(present, comparisons)
+    text += _peer_advice(present, comparisons, commands or {})
     best = _closest_subset(present, subsets)
     if best is None:
         return text + " The model card has no measurement with this set of channels."
@@ -528,13 +533,15 @@ def describe_missing(study: str, spec, sources: Sequence, subsets: list[dict],
     return text + (f"; measured on {data}." if data else ".")
 
 
-def _peer_advice(present: set[str], comparisons: Sequence[dict]) -> str:
+def _peer_advice(present: set[str], comparisons: Sequence[dict],
+                 commands: Mapping[str, str]) -> str:
     """A sentence when the first of the card's comparisons made with exactly these
     channels says the peer did better."""
     c = next((c for c in comparisons if set(c["slots"]) == present), None)
     if c is None or c["peer_accuracy"] <= c["model_accuracy"]:
         return ""
-    how = f" ({c['command']})" if c.get("command") else ""
+    command = c.get("command", "")
+    how = f" ({commands.get(command, command)})" if command else ""
     return (f" With only these channels this model is weak: on {c['data']}, "
             f"{c['peer']} was right on {c['peer_accuracy']:.2f} of epochs and this "
             f"model on {c['model_accuracy']:.2f}; consider scoring this study with "
