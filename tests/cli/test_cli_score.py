@@ -234,16 +234,21 @@ def test_any_unexpected_error_is_one_sentence_and_the_traceback_is_logged(
     assert "Traceback" in (tmp_path / "log" / "psg-lens.log").read_text()
 
 
-def test_a_lone_central_lead_is_told_the_peer_the_card_measured_better(tmp_path, capsys):
-    # the shipped card's peer_comparisons (bench/single_lead.py --update-card)
+def _score_with_the_shipped_model(tmp_path, capsys, montage: str) -> str:
+    """Six epochs recorded with ``montage``, scored by the embedded model: its stderr."""
     pytest.importorskip("transformers")
     from app.core.synth import make_study_file
 
-    path = tmp_path / "single.edf"
-    make_study_file(path, stages=np.resize([0, 2, 3, 4], 6), seed=1, montage="single-c3",
+    path = tmp_path / f"{montage}.edf"
+    make_study_file(path, stages=np.resize([0, 2, 3, 4], 6), seed=1, montage=montage,
                     sfreq=100.0)
     assert main(["score", str(path), "--device", "cpu", "-o", str(tmp_path / "o.csv")]) == 0
-    err = " ".join(capsys.readouterr().err.split())
+    return " ".join(capsys.readouterr().err.split())
+
+
+def test_a_lone_central_lead_is_told_the_peer_the_card_measured_better(tmp_path, capsys):
+    # the shipped card's peer_comparisons (bench/single_lead.py --update-card)
+    err = _score_with_the_shipped_model(tmp_path, capsys, "single-c3")
     assert "With only these channels this model is weak" in err
     assert "consider scoring this study with yasa/" in err and "--engine yasa" in err
 
@@ -251,16 +256,9 @@ def test_a_lone_central_lead_is_told_the_peer_the_card_measured_better(tmp_path,
 def test_the_shipped_cards_subset_table_advises_the_peer_only_where_it_did_better(
         tmp_path, capsys):
     # the channel-subset table's whole-night comparisons (python -m training subsets):
-    # a Sleep-EDF-like study is told YASA did better; a study with EEG, EOG and chin but
-    # no second EOG row is not
-    pytest.importorskip("transformers")
-    from app.core.synth import make_study_file
-
-    sedf = tmp_path / "sedf.edf"
-    make_study_file(sedf, stages=np.resize([0, 2, 3, 4], 6), seed=1, montage="sleep-edf",
-                    sfreq=100.0)
-    assert main(["score", str(sedf), "--device", "cpu", "-o", str(tmp_path / "a.csv")]) == 0
-    err = " ".join(capsys.readouterr().err.split())
+    # a Sleep-EDF-like study is told YASA did better; EEG + EOG without a chin, where
+    # the model was ahead, is not
+    err = _score_with_the_shipped_model(tmp_path, capsys, "sleep-edf")
     assert "staged from these leads only, yasa/" in err and "--engine yasa" in err
     from app.core.inference.bundle import load_bundle
     from app.core.inference.engine import describe_missing
