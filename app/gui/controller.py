@@ -263,6 +263,8 @@ class Controller(QObject):
             meta["input_check"] = info["input_check"]
         if info.get("missing"):
             meta["missing"] = info["missing"]  # which rows are dashed, and what that costs
+        if info.get("advice"):
+            meta["advice"] = info["advice"]  # a scorer the card measured better here
         if info.get("smoothing"):
             meta["smoothing"] = info["smoothing"]  # shown stages use the whole night
         if info.get("mode"):  # a chat model: how it was asked, and what it cannot stage
@@ -591,9 +593,11 @@ class Controller(QObject):
         if run is not None:
             info = {"name": run.bundle_id, "run": run.describe(),
                     "synthetic_only": bool(run.meta.get("synthetic_only"))}
-            warning = run.night_warning()
-            if warning:  # a night unlike any real one is said on paper too
-                info["caution"] = warning
+            # a scorer measured better with these channels, and a night unlike any real
+            # one, are said on paper too
+            cautions = [c for c in (run.meta.get("advice", ""), run.night_warning()) if c]
+            if cautions:
+                info["caution"] = " ".join(cautions)
         return dict(study=study, anonymise=anonymise, model_hypnogram=ws.model,
                     model_info=info, scorers=[ws.scorer],
                     stage_colors=dict(self.settings.stage_colors),

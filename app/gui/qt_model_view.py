@@ -188,8 +188,8 @@ class ModelView(QWidget, Subscriber):
         if st < 0 and note:
             conf_text = "model did not stage it"
         warn = "".join(f"<br><span style='color:{self.theme.mark_low}'>&#9888; "
-                       f"{html.escape(text)}</span>" for text in (run.night_warning(), note)
-                       if text)
+                       f"{html.escape(text)}</span>" for text in
+                       (run.meta.get("advice", ""), run.night_warning(), note) if text)
         missing = run.meta.get("missing", "")
         missing = (f"<br><span style='color:{self.theme.muted}'>{html.escape(missing)}</span>"
                    if missing else "")

@@ -431,8 +431,11 @@ class _Worker(_Signals):
             self.status.emit("Checking the channels…")
             report = engine.check_input(rec, job.channel_map or None)
             info["input_check"] = report.to_dict()
+            # the advice is shown on its own, as a warning, in the window's words
             info["missing"] = engine.missing_notice(rec, job.channel_map or None,
-                                                    commands=WINDOW_COMMANDS)
+                                                    advice=False)
+            info["advice"] = engine.peer_advice(rec, job.channel_map or None,
+                                                commands=WINDOW_COMMANDS)
             kw["check"] = report
         self.started.emit(job.job_id, info)
         self.status.emit(f"Scoring with {engine.name}…")

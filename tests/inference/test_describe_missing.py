@@ -70,8 +70,3 @@ def test_the_first_comparison_with_these_channels_decides():
         "n.edf", SPEC, _sources({"central"}), SUBSETS, [COMPARISON, ahead])
 
 
-
-def test_the_advice_says_the_command_in_the_words_of_where_it_is_shown():
-    text = describe_missing("n.edf", SPEC, _sources({"central"}), SUBSETS, [COMPARISON],
-                            {"psg-lens score --engine yasa": "Model > Second opinion from YASA"})
-    assert "consider scoring this study with yasa/0.8.1 (Model > Second opinion from YASA)" in text

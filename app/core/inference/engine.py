@@ -404,17 +404,29 @@ class StageEngine:
         return self.bundle.smoothing if self.use_smoothing else None
 
     def missing_notice(self, recording, sources: Sequence | Mapping | None = None, *,
-                       commands: Mapping[str, str] | None = None) -> str:
+                       advice: bool = True) -> str:
         """Which rows of the picture the study cannot fill, and what the card measured
-        with what it has ("" when nothing is missing). ``commands`` says a command of the
-        advice in the words of where the notice is shown (the window: its menu item)."""
+        with what it has ("" when nothing is missing); ``advice=False`` leaves out the
+        peer advice (see :meth:`peer_advice`), for a window that shows it on its own."""
         if sources is None or isinstance(sources, Mapping):
             sources = resolve_sources(recording, self.spec, sources)
         if all(s is not None for s in sources):
             return ""
         return describe_missing(recording.path.name, self.spec, sources,
-                                self.bundle.validated_subsets, self.bundle.peer_comparisons,
-                                commands)
+                                self.bundle.validated_subsets,
+                                self.bundle.peer_comparisons if advice else ())
+
+    def peer_advice(self, recording, sources: Sequence | Mapping | None = None, *,
+                    commands: Mapping[str, str] | None = None) -> str:
+        """The sentence advising a peer the card measured better with exactly the
+        study's channels ("" when it did not, or nothing is missing); ``commands`` says
+        its command in the words of where it is shown (the window: its menu item)."""
+        if sources is None or isinstance(sources, Mapping):
+            sources = resolve_sources(recording, self.spec, sources)
+        if all(s is not None for s in sources):
+            return ""
+        present = {r.slot for r, s in zip(self.spec.rows, sources) if s is not None}
+        return _peer_advice(present, self.bundle.peer_comparisons, commands or {}).strip()
 
     def redraw_without(self, recording, images, chunk, sources, report) -> np.ndarray:
         """Epochs where a slot's channel failed the check, drawn with that row missing."""
@@ -505,17 +517,15 @@ def stages_before_smoothing(hyp: Hypnogram) -> np.ndarray:
 
 
 def describe_missing(study: str, spec, sources: Sequence, subsets: list[dict],
-                     comparisons: Sequence[dict] = (),
-                     commands: Mapping[str, str] | None = None) -> str:
+                     comparisons: Sequence[dict] = ()) -> str:
     """Which slots a study lacks, what the card measured with what it has, and, where the
-    card measured a peer scorer doing better with exactly these channels, that too
-    (its command as ``commands`` words it, else as the card does)."""
+    card measured a peer scorer doing better with exactly these channels, that too."""
     labels = {r.slot: r.label for r in spec.rows}
     missing = [r.slot for r, s in zip(spec.rows, sources) if s is None]
     present = {r.slot for r, s in zip(spec.rows, sources) if s is not None}
     text = (f"{study} has no channel for {', '.join(labels[m] for m in missing)}; those rows "
             f"are drawn {spec.missing}, as the model was trained to expect.")
-    text += _peer_advice(present, comparisons, commands or {})
+    text += _peer_advice(present, comparisons, {})
     best = _closest_subset(present, subsets)
     if best is None:
         return text + " The model card has no measurement with this set of channels."
