@@ -134,7 +134,8 @@ def subset_accuracy(engine, args: CalibrateArgs, peer: bool = False) -> list[dic
     slots = [r.slot for r in spec.rows]
     rng = np.random.default_rng(args.subset_seed)
     truth, preds = [], {name: [] for name, _ in SUBSETS}
-    nights, scored, peers = [], {name: [] for name, _ in SUBSETS}, {name: [] for name, _ in SUBSETS}
+    # with the peer: whole nights, as score stages them, each picture alone, and YASA's
+    nights, scored, alone, peers = [], *({name: [] for name, _ in SUBSETS} for _ in range(3))
     for i in range(args.subset_subjects):
         study = synthesize(hours=args.subset_hours, seed=args.subset_seed + i,
                            montage=args.subset_montage, varied=True)
@@ -151,7 +152,9 @@ def subset_accuracy(engine, args: CalibrateArgs, peer: bool = False) -> list[dic
                                             batch_size=args.batch_size)])
             preds[name].append(p.argmax(1))
             if peer:
-                scored[name].append(engine.score(rec, sources=sources).stages)
+                both = _quietly_scored(engine, rec, sources)
+                scored[name].append(both[0])
+                alone[name].append(both[1])
                 peers[name].append(peer_stages(rec, keep))
         print(f"  night {i + 1} of {args.subset_subjects}", flush=True)
     y = np.concatenate(truth)
@@ -165,8 +168,10 @@ def subset_accuracy(engine, args: CalibrateArgs, peer: bool = False) -> list[dic
                 f"kappa {m['kappa']:.3f}")
         if peer:
             entry["peer"] = _peer_entry(np.concatenate(nights), np.concatenate(scored[name]),
+                                        np.concatenate(alone[name]),
                                         np.concatenate(peers[name]), args)
-            line += (f" | whole nights: score {entry['peer']['model_accuracy']:.3f}  YASA "
+            line += (f" | whole nights: score {entry['peer']['model_accuracy']:.3f} (alone "
+                     f"{entry['peer']['model_alone_accuracy']:.3f})  YASA "
                      f"{entry['peer']['accuracy']:.3f}  ratio "
                      f"{entry['peer']['model_accuracy'] / entry['peer']['accuracy']:.2f}x")
         print(line)
@@ -174,15 +179,36 @@ def subset_accuracy(engine, args: CalibrateArgs, peer: bool = False) -> list[dic
     return out
 
 
-def _peer_entry(y: np.ndarray, model: np.ndarray, peer: np.ndarray, args) -> dict:
-    """The app's whole-night stages and YASA's from the same leads, on every scored epoch."""
+def _quietly_scored(engine, rec, sources: list) -> tuple[np.ndarray, np.ndarray]:
+    """The night as ``psg-lens score`` stages it and as each picture alone gave it,
+    without logging the missing-row notice every subset of every night would repeat."""
+    import logging
+
+    from app.core.inference.engine import stages_before_smoothing
+
+    engine_log = logging.getLogger("app.core.inference.engine")
+    level = engine_log.level
+    engine_log.setLevel(logging.ERROR)
+    try:
+        hyp = engine.score(rec, sources=sources)
+    finally:
+        engine_log.setLevel(level)
+    return hyp.stages, stages_before_smoothing(hyp)
+
+
+def _peer_entry(y: np.ndarray, model: np.ndarray, alone: np.ndarray, peer: np.ndarray,
+                args) -> dict:
+    """The app's whole-night stages (and each picture alone) and YASA's from the same
+    leads, on every scored epoch."""
     from app.core.inference.yasa_engine import YasaEngine
 
     keep = y >= 0
     mm, pm = _metrics(y[keep], model[keep]), _metrics(y[keep], peer[keep])
     return {"name": YasaEngine().name, "accuracy": pm["accuracy"], "kappa": pm["kappa"],
             "macro_f1": pm["macro_f1"], "model_accuracy": mm["accuracy"],
-            "model_kappa": mm["kappa"], "n_epochs": int(keep.sum()),
+            "model_kappa": mm["kappa"],
+            "model_alone_accuracy": float((alone[keep] == y[keep]).mean()),
+            "n_epochs": int(keep.sum()),
             "data": (f"{args.subset_subjects} whole held-out varied synthetic nights "
                      f"({args.subset_montage} montage, seeds {args.subset_seed}+; "
                      f"{int(keep.sum())} epochs) staged from these leads only")}

@@ -114,7 +114,7 @@ def run_and_check(path: Path, tmp: Path) -> dict:
         assert all(0 <= s["accuracy"] <= 1 and s["slots"] for s in subsets)
         # YASA read the same leads on the same epochs (the notices quote it)
         assert all(s["peer"]["name"].startswith("yasa/") and 0 <= s["peer"]["accuracy"] <= 1
-                   for s in subsets)
+                   and 0 <= s["peer"]["model_alone_accuracy"] <= 1 for s in subsets)
         assert bundle.feature_reference is not None and bundle.temperature == cal["temperature"]
     return card
 
