@@ -3,7 +3,7 @@
 A bundle says everything needed to score a study the way its model was trained: the
 render spec (the pictures), the prompt, the label words and the image normalisation
 (in the processor saved with it). Loading is offline, safetensors only, and never runs
-code shipped with a model.
+code shipped with a model. Writing a bundle is :mod:`app.core.inference.bundle_writer`.
 
 Layout::
 
