@@ -63,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "for any model")
     p.add_argument("--prior-weight", type=float, default=1.0,
                    help="with --smooth: strength of the prior (default 1)")
+    p.add_argument("--cross-check", action="store_true",
+                   help="also stage the night with YASA (trained on real PSG) and note each "
+                        "epoch the two stage differently, for review; no stage changes")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -206,6 +209,10 @@ def score_study(engine, study: Path, args: argparse.Namespace):
         from app.core.inference.smoothing import smooth_hypnogram
 
         hyp = smooth_hypnogram(hyp, prior_weight=args.prior_weight)
+    if getattr(args, "cross_check", False):
+        from app.core.inference.yasa_engine import cross_check_with_yasa
+
+        hyp = cross_check_with_yasa(rec, hyp)
     return hyp
 
 
@@ -251,6 +258,9 @@ def run(args: argparse.Namespace) -> int:
     if not (0.0 <= args.prior_weight <= 10.0):  # NaN fails too
         raise PSGLensError(f"--prior-weight must be between 0 (no smoothing prior) and 10, "
                            f"not {args.prior_weight:g}.")
+    if args.cross_check and args.engine == "yasa":
+        raise PSGLensError("--cross-check compares the model's stages with YASA's; with "
+                           "--engine yasa there is no model to compare. Drop one of them.")
     if args.output and args.out_dir:
         raise PSGLensError("Give either -o FILE (one study) or --out-dir DIR (many), not both.")
     if not args.output and not args.out_dir:

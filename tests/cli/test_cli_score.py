@@ -271,3 +271,52 @@ def test_the_shipped_cards_subset_table_advises_the_peer_only_where_it_did_bette
                             shipped.peer_comparisons)
     assert "With EEG + EOG, no chin the model's accuracy" in text
     assert "consider scoring" not in text  # the model was ahead of YASA there
+
+
+def test_cross_check_notes_each_epoch_yasa_stages_differently(bundle, studies, tmp_path,
+                                                               capsys):
+    pytest.importorskip("yasa")
+    from app.core.inference.yasa_engine import YasaEngine
+    from app.core.signals.recording import Recording
+
+    plain, checked = tmp_path / "plain.csv", tmp_path / "checked.csv"
+    base = ["score", str(studies / "night0.edf"), "--model", str(bundle), "--device", "cpu"]
+    assert main([*base, "-o", str(plain)]) == 0
+    assert main([*base, "--cross-check", "-o", str(checked)]) == 0
+    a, b = _read(plain), _read(checked)
+    assert np.array_equal(a.stages, b.stages)  # the cross-check never changes a stage
+    assert np.allclose(a.probabilities, b.probabilities)
+    peer = YasaEngine().score(Recording.open(studies / "night0.edf")).stages
+    differ = peer != b.stages
+    notes = b.notes or [""] * b.n_epochs
+    assert [bool(n) for n in notes] == differ.tolist()
+    assert all(n.startswith("YASA: ") for n, d in zip(notes, differ) if d)
+    err = capsys.readouterr().err
+    assert f"YASA stages {int(differ.sum())} of 6 epochs" in err or (
+        not differ.any() and "YASA stages all 6 epochs as the model does" in err)
+
+
+def test_cross_check_that_cannot_run_still_writes_the_model_night(bundle, studies, tmp_path,
+                                                                  monkeypatch, capsys):
+    from app.core.inference import yasa_engine
+    from app.errors import ModelError
+
+    def no_yasa(*a, **kw):
+        raise ModelError("The YASA second opinion needs the yasa package, which is not "
+                         "installed; install it with 'pip install yasa'.")
+
+    monkeypatch.setattr(yasa_engine, "YasaEngine", no_yasa)
+    out = tmp_path / "out.csv"
+    assert main(["score", str(studies / "night1.edf"), "--model", str(bundle), "--device",
+                 "cpu", "--cross-check", "-o", str(out)]) == 0
+    assert _read(out).n_epochs == 4
+    assert ("The night was not cross-checked with YASA: The YASA second opinion needs the "
+            "yasa package") in capsys.readouterr().err
+
+
+def test_cross_check_with_the_yasa_engine_is_refused(studies, tmp_path, capsys):
+    rc = main(["score", str(studies / "night0.edf"), "--engine", "yasa", "--cross-check",
+               "-o", str(tmp_path / "y.csv")])
+    assert rc != 0
+    assert "no model to compare" in capsys.readouterr().err
+    assert not (tmp_path / "y.csv").exists()

@@ -177,3 +177,20 @@ def _resample(x: np.ndarray, sfreq: float, target: float) -> np.ndarray:
 
     frac = Fraction(target / sfreq).limit_denominator(1000)
     return resample_poly(x, frac.numerator, frac.denominator)
+
+
+def cross_check_with_yasa(recording, hyp: Hypnogram,
+                          sources: Mapping[str, str] | None = None) -> Hypnogram:
+    """``hyp`` (the model's night of ``recording``) cross-checked with YASA reading the
+    same study (:mod:`app.core.scoring.cross_check`): a note on each epoch the two stage
+    differently and the summary sentence among the notices; no stage changes. Where YASA
+    cannot run (not installed, no EEG it can read), ``hyp`` comes back with a notice
+    saying so: the model's night is never lost to the cross-check."""
+    from app.core.scoring.cross_check import annotate, cross_check
+
+    try:
+        peer = YasaEngine().score(recording, sources=sources)
+    except ModelError as err:
+        note = f"The night was not cross-checked with YASA: {err}"
+        return hyp.copy(meta={**hyp.meta, "notices": [*hyp.meta.get("notices", []), note]})
+    return annotate(hyp, cross_check(hyp, peer, name="YASA"))
