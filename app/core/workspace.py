@@ -36,6 +36,7 @@ import numpy as np
 
 from app.core.scoring.agreement import Agreement, agreement
 from app.core.scoring.consensus import SideBySide
+from app.core.scoring.cross_check import CrossCheck, cross_check
 from app.core.scoring.event_review import EventReview
 from app.core.scoring.hypnogram import Hypnogram, Source
 from app.core.scoring.lights import LightsReview
@@ -604,6 +605,21 @@ class Workspace(LightsReview, MontageView, SideBySide, EventReview):
     # -- agreement and imported scorers ---------------------------------------------------
     def run_agreement(self, a: int, b: int) -> Agreement:
         return agreement(self._runs[a].hypnogram, self._runs[b].hypnogram)
+
+    def cross_check(self) -> CrossCheck | None:
+        """The active model run against the latest YASA run that looked at every epoch
+        (None when the active run is YASA's, or no such run exists): what the model view
+        says of the night and of each epoch the two stage differently."""
+        def finished(r: RunInfo) -> bool:
+            return r.n_done + len(r.refused_epochs()) >= self.n_epochs
+
+        run = self.active_run
+        if run is None or run.bundle_id.startswith("yasa/") or not finished(run):
+            return None
+        peers = [r for r in self.runs if r.bundle_id.startswith("yasa/") and finished(r)]
+        if not peers:
+            return None
+        return cross_check(run.hypnogram, peers[-1].hypnogram, name="YASA")
 
     def technician_agreement(self, other: Hypnogram) -> Agreement:
         return agreement(self._tech, other)

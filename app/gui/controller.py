@@ -593,9 +593,13 @@ class Controller(QObject):
         if run is not None:
             info = {"name": run.bundle_id, "run": run.describe(),
                     "synthetic_only": bool(run.meta.get("synthetic_only"))}
-            # a scorer measured better with these channels, and a night unlike any real
-            # one, are said on paper too
+            # a scorer measured better with these channels, a night unlike any real one
+            # and where YASA stages the night otherwise are said on paper too
             cautions = [c for c in (run.meta.get("advice", ""), run.night_warning()) if c]
+            check = ws.cross_check()
+            if check is not None and check.n_disagree:
+                cautions.append(check.sentence(
+                    "the window's model view names YASA's stage on each such epoch"))
             if cautions:
                 info["caution"] = " ".join(cautions)
         return dict(study=study, anonymise=anonymise, model_hypnogram=ws.model,

@@ -190,9 +190,17 @@ class ModelView(QWidget, Subscriber):
         warn = "".join(f"<br><span style='color:{self.theme.mark_low}'>&#9888; "
                        f"{html.escape(text)}</span>" for text in
                        (run.meta.get("advice", ""), run.night_warning(), note) if text)
+        check = ws.cross_check()  # a finished YASA run beside a finished model run
+        if check is not None and check.note(e):
+            warn += (f"<br><span style='color:{self.theme.mark_low}'>&#9888; "
+                     f"{html.escape(check.note(e))}</span>")
         missing = run.meta.get("missing", "")
         missing = (f"<br><span style='color:{self.theme.muted}'>{html.escape(missing)}</span>"
                    if missing else "")
+        if check is not None:
+            color = self.theme.mark_low if check.low else self.theme.muted
+            missing += (f"<br><span style='color:{color}'>" + html.escape(check.sentence(
+                "this line names YASA's stage on each such epoch")) + "</span>")
         if run.smoothing is not None and st >= 0:  # the picture alone may have said otherwise
             own, p_own = run.model_stage(e)
             alone = ("the same" if own == st else

@@ -161,3 +161,30 @@ def test_settings_offer_the_heatmap_method(qtbot, window):
     assert dlg.method.currentData() == window.c.settings.explain_method == "ig"
     dlg.method.setCurrentIndex(dlg.method.findData("ablation"))
     assert dlg.result_settings().explain_method == "ablation"
+
+
+def test_model_view_names_yasas_stage_where_a_finished_yasa_run_disagrees(qtbot, window):
+    ws = window.c.workspace
+    model = add_run(ws)
+    n = len(TRUTH)
+    peer_stages = TRUTH.copy()
+    other = int((TRUTH[0] + 1) % 5)
+    peer_stages[0] = other  # YASA says otherwise on the first epoch only
+    yasa = ws.start_run("yasa/0.8.1", None)
+    p = np.full((n, 5), 0.05, np.float32)
+    p[np.arange(n), peer_stages] = 0.8
+    ws.add_model_batch(yasa, np.arange(n), p)
+    mv = window.study_view.model_view
+    ws.set_active_run(yasa)  # YASA's own run is not cross-checked against itself
+    ws.set_epoch(0)
+    mv.refresh()
+    assert "(model:" not in mv.summary.text()
+    ws.set_active_run(model)
+    mv.refresh()
+    text = mv.summary.text()
+    labels = ["W", "N1", "N2", "N3", "REM"]
+    assert f"YASA: {labels[other]} (model: {labels[int(TRUTH[0])]})" in text
+    assert f"YASA stages 1 of {n} epochs differently" in text
+    ws.set_epoch(1)
+    mv.refresh()
+    assert "(model:" not in mv.summary.text()  # they agree here

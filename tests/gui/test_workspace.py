@@ -367,3 +367,38 @@ def test_the_report_says_when_the_models_night_is_unlike_any_real_one(ws, monkey
     finally:
         doc.close()
     assert "Caution" in text and "unlike any of 597" in " ".join(text.split())
+
+
+def test_cross_check_needs_a_finished_model_run_and_a_finished_yasa_run(ws):
+    assert ws.cross_check() is None
+    a = ws.start_run("first/1", RenderSpec.preset("clinical"))
+    ws.add_model_batch(a, np.arange(N_EPOCHS - 1), model_probs(N_EPOCHS)[:-1])
+    b = ws.start_run("yasa/0.8", None)
+    ws.add_model_batch(b, np.arange(N_EPOCHS), model_probs(N_EPOCHS, low_every=7)[::-1])
+    ws.set_active_run(a)
+    assert ws.cross_check() is None  # the model run has not looked at every epoch
+    ws.add_model_batch(a, [N_EPOCHS - 1], model_probs(N_EPOCHS)[-1:])
+    check = ws.cross_check()
+    assert check is not None and check.peer == "YASA" and check.n_compared == N_EPOCHS
+    expected = ws.run(a).hypnogram.stages != ws.run(b).hypnogram.stages
+    assert np.array_equal(check.disagree, expected)
+    ws.set_active_run(b)
+    assert ws.cross_check() is None
+
+
+def test_the_report_prints_where_yasa_stages_the_night_otherwise(ws):
+    from types import SimpleNamespace
+
+    from app.gui.controller import Controller
+
+    a = ws.start_run("first/1", RenderSpec.preset("clinical"))
+    ws.add_model_batch(a, np.arange(N_EPOCHS), model_probs(N_EPOCHS))
+    report = Controller.report_inputs(SimpleNamespace(workspace=ws, settings=Settings()))
+    assert "YASA" not in report["model_info"].get("caution", "")  # no YASA run yet
+    b = ws.start_run("yasa/0.8", None)
+    ws.add_model_batch(b, np.arange(N_EPOCHS), model_probs(N_EPOCHS, low_every=7)[::-1])
+    ws.set_active_run(a)
+    n = int(ws.cross_check().n_disagree)
+    assert n > 0
+    report = Controller.report_inputs(SimpleNamespace(workspace=ws, settings=Settings()))
+    assert f"YASA stages {n} of {N_EPOCHS} epochs differently" in report["model_info"]["caution"]
