@@ -574,6 +574,16 @@ class Workspace(LightsReview, MontageView, SideBySide, EventReview):
         with np.errstate(invalid="ignore"):
             return np.flatnonzero(self.confidence() < self.low_confidence)
 
+    def unsure_epochs(self) -> np.ndarray:
+        """Epochs to review first: the active model's low-confidence epochs and, once a
+        finished YASA run is beside it (:meth:`cross_check`), those YASA stages otherwise
+        (the model is often confidently wrong exactly there)."""
+        low = self.low_confidence_epochs()
+        check = self.cross_check()
+        if check is None:
+            return low
+        return np.union1d(low, np.flatnonzero(check.disagree)).astype(np.int64)
+
     def disagreement_epochs(self, other: Hypnogram | None = None) -> np.ndarray:
         """Epochs the technician staged (W..REM) differently from ``other`` (default: the
         active model run)."""
@@ -596,7 +606,10 @@ class Workspace(LightsReview, MontageView, SideBySide, EventReview):
         return self.set_epoch(int(after[0]))
 
     def next_low_confidence(self, direction: int = 1) -> int | None:
-        return self._jump(self.low_confidence_epochs(), direction, "low-confidence")
+        """Jump to the next (``direction`` -1: previous) epoch of :meth:`unsure_epochs`."""
+        what = "low-confidence" if self.cross_check() is None else \
+            "low-confidence or YASA-disagreeing"
+        return self._jump(self.unsure_epochs(), direction, what)
 
     def next_disagreement(self, direction: int = 1, other: Hypnogram | None = None
                           ) -> int | None:
@@ -607,19 +620,24 @@ class Workspace(LightsReview, MontageView, SideBySide, EventReview):
         return agreement(self._runs[a].hypnogram, self._runs[b].hypnogram)
 
     def cross_check(self) -> CrossCheck | None:
-        """The active model run against the latest YASA run that looked at every epoch
-        (None when the active run is YASA's, or no such run exists): what the model view
-        says of the night and of each epoch the two stage differently."""
+        """The active run against the latest run of the other side that looked at every
+        epoch: a model run against YASA's, or (YASA's run active) YASA's against the
+        latest model run. None until both exist: what the model view says of the night
+        and of each epoch the two stage differently, and what U steps through."""
         def finished(r: RunInfo) -> bool:
             return r.n_done + len(r.refused_epochs()) >= self.n_epochs
 
+        def is_yasa(r: RunInfo) -> bool:
+            return r.bundle_id.startswith("yasa/")
+
         run = self.active_run
-        if run is None or run.bundle_id.startswith("yasa/") or not finished(run):
+        if run is None or not finished(run):
             return None
-        peers = [r for r in self.runs if r.bundle_id.startswith("yasa/") and finished(r)]
-        if not peers:
+        others = [r for r in self.runs if is_yasa(r) != is_yasa(run) and finished(r)]
+        if not others:
             return None
-        return cross_check(run.hypnogram, peers[-1].hypnogram, name="YASA")
+        model, peer = (others[-1], run) if is_yasa(run) else (run, others[-1])
+        return cross_check(model.hypnogram, peer.hypnogram, name="YASA")
 
     def technician_agreement(self, other: Hypnogram) -> Agreement:
         return agreement(self._tech, other)

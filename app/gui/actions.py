@@ -59,8 +59,9 @@ KEYMAP: tuple[Binding, ...] = (
     Binding("jump_prev", "Back 10 epochs (5 min)", ("Up",), "Navigate"),
     Binding("first", "First epoch", ("Home",), "Navigate"),
     Binding("last", "Last epoch", ("End",), "Navigate"),
-    Binding("next_low", "Next low-confidence epoch", ("U",), "Navigate"),
-    Binding("prev_low", "Previous low-confidence epoch", ("Shift+U",), "Navigate"),
+    Binding("next_low", "Next unsure epoch (low confidence, or YASA disagrees)", ("U",),
+            "Navigate"),
+    Binding("prev_low", "Previous unsure epoch", ("Shift+U",), "Navigate"),
     Binding("next_dis", "Next model/technician disagreement", ("D",), "Navigate"),
     Binding("prev_dis", "Previous disagreement", ("Shift+D",), "Navigate"),
     # view

@@ -118,7 +118,7 @@ class HypnogramView(QWidget, Subscriber):
             pi.getAxis(name).setPen(theme.grid_major)
         self.left_axis.setWidth(118)
         self.left_axis.setTicks([[(0, "W"), (1, "REM"), (2, "N1"), (3, "N2"), (4, "N3"),
-                                  (ART_Y, "Artifact"), (LOW_Y, "Low conf."),
+                                  (ART_Y, "Artifact"), (LOW_Y, "Unsure"),
                                   (DIS_Y, "Disagree"),
                                   (DENSITY_Y0 + DENSITY_H / 2, "Hypnodensity")], []])
         self.vb.setLimits(xMin=0, xMax=n, minXRange=min(n, 10))
@@ -243,7 +243,7 @@ class HypnogramView(QWidget, Subscriber):
 
     def _update_marks(self) -> None:
         low = np.zeros(self.ws.n_epochs, bool)
-        low[self.ws.low_confidence_epochs()] = True
+        low[self.ws.unsure_epochs()] = True  # low confidence, or YASA says otherwise
         dis = np.zeros(self.ws.n_epochs, bool)
         dis[self.ws.disagreement_epochs()] = True
         self.low_marks.setData(*runs_xy(low, LOW_Y - 0.22, LOW_Y + 0.22))

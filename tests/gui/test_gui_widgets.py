@@ -189,6 +189,13 @@ def test_hypnogram_shows_unscored_as_unscored_and_jumps_on_click(qtbot, ws):
     assert list(np.unique(lx)) == [5.5]
     dx, _ = hv.dis_marks.getData()
     assert list(np.unique(dx)) == [3.5]  # technician W vs model N2
+    peer = p.copy()
+    peer[9] = [0.8, 0.05, 0.05, 0.05, 0.05]  # YASA: W where the model is sure of N2
+    yasa = ws.start_run("yasa/0.8.1", None)
+    ws.add_model_batch(yasa, np.arange(N), peer)
+    ws.set_active_run(run)
+    lx, _ = hv.low_marks.getData()
+    assert list(np.unique(lx)) == [5.5, 9.5]  # the Unsure row: low confidence or contested
     vb = hv.plot.getPlotItem().vb
     pos = hv.plot.mapFromScene(vb.mapViewToScene(QPointF(12.5, 2.0)))
     qtbot.mouseClick(hv.plot.viewport(), Qt.LeftButton, pos=pos)

@@ -382,8 +382,9 @@ def test_cross_check_needs_a_finished_model_run_and_a_finished_yasa_run(ws):
     assert check is not None and check.peer == "YASA" and check.n_compared == N_EPOCHS
     expected = ws.run(a).hypnogram.stages != ws.run(b).hypnogram.stages
     assert np.array_equal(check.disagree, expected)
-    ws.set_active_run(b)
-    assert ws.cross_check() is None
+    ws.set_active_run(b)  # YASA's run active: the same check, against the model run
+    assert np.array_equal(ws.cross_check().disagree, expected)
+    assert np.array_equal(ws.cross_check().model_stages, ws.run(a).hypnogram.stages)
 
 
 def test_the_report_prints_where_yasa_stages_the_night_otherwise(ws):
@@ -402,3 +403,24 @@ def test_the_report_prints_where_yasa_stages_the_night_otherwise(ws):
     assert n > 0
     report = Controller.report_inputs(SimpleNamespace(workspace=ws, settings=Settings()))
     assert f"YASA stages {n} of {N_EPOCHS} epochs differently" in report["model_info"]["caution"]
+
+
+def test_unsure_epochs_add_where_a_finished_yasa_run_stages_otherwise(ws):
+    a = ws.start_run("first/1", RenderSpec.preset("clinical"))
+    p = model_probs(N_EPOCHS)
+    ws.add_model_batch(a, np.arange(N_EPOCHS), p)
+    low = ws.low_confidence_epochs()
+    assert np.array_equal(ws.unsure_epochs(), low)  # no YASA run yet: confidence alone
+    peer = p.copy()
+    confident_but_contested = int(np.setdiff1d(np.arange(N_EPOCHS), low)[0])
+    peer[confident_but_contested] = np.roll(peer[confident_but_contested], 1)
+    b = ws.start_run("yasa/0.8", None)
+    ws.add_model_batch(b, np.arange(N_EPOCHS), peer)
+    ws.set_active_run(a)
+    unsure = ws.unsure_epochs()
+    assert set(unsure) == set(low) | {confident_but_contested}
+    ws.set_epoch(N_EPOCHS - 1)
+    notes = []
+    ws.events.message.connect(lambda ev: notes.append(ev.text))
+    assert ws.next_low_confidence() == int(unsure[0])  # U reaches the contested epoch too
+    assert "low-confidence or YASA-disagreeing" in notes[-1]
