@@ -154,3 +154,23 @@ def test_events_are_listed_on_channels_of_the_montage(montage):
     s = synthesize(STAGES, seed=1, sfreq=SF, montage=montage)
     names = set(s.ch_names)
     assert s.events and all(e.channel in names for e in s.events)
+
+
+def test_an_age_range_draws_older_sleepers_with_the_age_effects():
+    old = [draw_subject(np.random.default_rng(i), i, varied=True, ages=(65, 85))
+           for i in range(200)]
+    ages = np.array([s["age"] for s in old])
+    assert ages.min() >= 65 and ages.max() <= 85 and ages.max() > 80
+    anyone = [draw_subject(np.random.default_rng(i), i, varied=True) for i in range(200)]
+    delta = np.mean([s["delta_gain"] for s in old]) / np.mean([s["delta_gain"] for s in anyone])
+    assert delta < 0.85  # smaller slow waves, as the age factors say
+    study = synthesize(STAGES[:4], seed=5, sfreq=SF, montage="dreams", varied=True,
+                       ages=(80, 80))
+    assert study.subject["age"] == 80
+    same = synthesize(STAGES[:4], seed=5, sfreq=SF, montage="dreams", varied=True, ages=None)
+    again = synthesize(STAGES[:4], seed=5, sfreq=SF, montage="dreams", varied=True)
+    assert all(x.data.tobytes() == y.data.tobytes()  # no range: the seed's own night
+               for x, y in zip(same.channels, again.channels))
+    for bad in ((10, 40), (70, 60), (65,), "old"):
+        with pytest.raises(ValueError, match="ages must"):
+            synthesize(STAGES[:4], seed=5, sfreq=SF, ages=bad)

@@ -90,3 +90,18 @@ def test_a_synthetic_subjects_labels_are_the_scored_stages_not_the_drive():
     study = synthesize(hours=2.0, seed=6, montage="aasm", varied=True)
     assert hyp.stages.tolist() == study.scored_stages[: hyp.n_epochs].tolist()
     assert np.any(study.stages == 3) and np.any(study.scored_stages != study.stages)
+
+
+def test_synthetic_source_draws_a_share_of_older_sleepers_only_when_asked():
+    base = {"type": "synthetic", "n_subjects": 60, "seed": 3, "varied": 0.8,
+            "montages": {"aasm": 1, "dreams": 1}}
+    plain = find_studies(base)
+    assert all(r.params["ages"] is None for r in plain)
+    older = find_studies({**base, "older": 0.5})
+    drawn = [r for r in older if r.params["ages"] is not None]
+    assert 0.2 < len(drawn) / len(older) < 0.7
+    assert all(r.params["varied"] and r.params["ages"] == [65, 85] for r in drawn)
+    with pytest.raises(DatasetError, match="share of varied subjects drawn old"):
+        find_studies({**base, "older": 1.5})
+    with pytest.raises(DatasetError, match="older_ages"):
+        find_studies({**base, "older": 0.5, "older_ages": [90, 70]})

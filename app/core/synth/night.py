@@ -158,6 +158,19 @@ def _number(name: str, value: Any) -> float:
         raise ValueError(f"{name} must be a number, got {value!r}.") from None
 
 
+def check_ages(ages) -> tuple[int, int] | None:
+    """``ages`` as (first, last) whole years of an adult, or None; ValueError otherwise."""
+    if ages is None:
+        return None
+    try:
+        lo, hi = (int(a) for a in ages)
+    except (TypeError, ValueError):
+        raise ValueError(f"ages must be two whole years (first, last), got {ages!r}.") from None
+    if not 18 <= lo <= hi <= 100:
+        raise ValueError(f"ages must be adult years from 18 to 100, first <= last; got {ages!r}.")
+    return lo, hi
+
+
 def check_inputs(stages, hours, seed, sfreq, montage, epoch_sec) -> tuple[np.ndarray | None, int]:
     """Validate synthesize()'s arguments; (stages or None, number of epochs)."""
     sfreq, epoch_sec = _number("sfreq", sfreq), _number("epoch_sec", epoch_sec)
@@ -208,6 +221,7 @@ def synthesize(
     epoch_sec: float = 30.0,
     varied: bool = False,
     indices: EventIndices | None = None,
+    ages: tuple[int, int] | None = None,
 ) -> SynthStudy:
     """Generate a labelled synthetic PSG driven by a hypnogram.
 
@@ -234,6 +248,10 @@ def synthesize(
         Draw the person and the lab from real-world spread (age 18-85, no-alpha people,
         gains 0.5-2x, 50-512 Hz, analog filters, inverted leads, sweat, ECG in the EEG,
         line noise); False gives the clean, typical night.
+    ages : (int, int), optional
+        Draw the subject's age from this range (first, last year; adults, 18-100)
+        instead of the default one, with the age effects that go with it (smaller slow
+        waves and fewer spindles when old). None keeps every existing seed's night.
     indices : EventIndices, optional
         Clinical events to plant, per hour of sleep (respiratory events, PLMs,
         spontaneous arousals: :mod:`app.core.synth.clinical`); they come with channels
@@ -258,7 +276,7 @@ def synthesize(
                               f"not {type(indices).__name__}.")
     recs = recipes(montage) if isinstance(montage, str) else tuple(montage)
     rng = np.random.Generator(np.random.SFC64(int(seed)))  # SFC64: ~2x faster normals
-    subj = draw_subject(rng, int(seed), varied=varied)
+    subj = draw_subject(rng, int(seed), varied=varied, ages=check_ages(ages))
     acq = draw_acquisition(rng, recs, varied)
     start = _dt.datetime(2024, 1, 1, 22, 0) + _dt.timedelta(
         days=int(rng.integers(0, 365)), minutes=int(rng.integers(0, 90)))

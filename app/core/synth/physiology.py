@@ -88,14 +88,19 @@ def spindle_age_factor(age: float) -> float:
     return float(np.clip(1.3 - 0.0085 * age, 0.6, 1.15))
 
 
-def draw_subject(rng: np.random.Generator, seed: int, *, varied: bool = False) -> dict[str, Any]:
+def draw_subject(rng: np.random.Generator, seed: int, *, varied: bool = False,
+                 ages: tuple[int, int] | None = None) -> dict[str, Any]:
     """Subject parameters; ranges are typical adult values (see module constants).
 
     ``varied`` widens every range to the spread of real people and labs (ages 18-85,
     people without alpha, small and large blinks, ECG in the EEG, sweat), for training.
+    ``ages`` (first, last year, inclusive) draws the age from that range instead, with
+    the age effects it brings (training draws more older sleepers this way).
     """
     u = rng.uniform
     lo_age, hi_age = (18, 86) if varied else (20, 71)
+    if ages is not None:
+        lo_age, hi_age = int(ages[0]), int(ages[1]) + 1
     age = int(rng.integers(lo_age, hi_age))
     sw, sp = slow_wave_age_factor(age), spindle_age_factor(age)
     spread = 1.8 if varied else 1.0
