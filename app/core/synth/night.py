@@ -250,8 +250,9 @@ def synthesize(
         line noise); False gives the clean, typical night.
     ages : (int, int), optional
         Draw the subject's age from this range (first, last year; adults, 18-100)
-        instead of the default one, with the age effects that go with it (smaller slow
-        waves and fewer spindles when old). None keeps every existing seed's night.
+        instead of the default one; a ``varied`` subject gets the age effects that go
+        with it (smaller slow waves, fewer spindles when old). None keeps every existing
+        seed's night.
     indices : EventIndices, optional
         Clinical events to plant, per hour of sleep (respiratory events, PLMs,
         spontaneous arousals: :mod:`app.core.synth.clinical`); they come with channels

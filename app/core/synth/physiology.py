@@ -94,8 +94,8 @@ def draw_subject(rng: np.random.Generator, seed: int, *, varied: bool = False,
 
     ``varied`` widens every range to the spread of real people and labs (ages 18-85,
     people without alpha, small and large blinks, ECG in the EEG, sweat), for training.
-    ``ages`` (first, last year, inclusive) draws the age from that range instead, with
-    the age effects it brings (training draws more older sleepers this way).
+    ``ages`` (first, last year, inclusive) draws the age from that range instead; with
+    ``varied`` the age effects follow (training draws more older sleepers this way).
     """
     u = rng.uniform
     lo_age, hi_age = (18, 86) if varied else (20, 71)
