@@ -34,11 +34,11 @@ sys.path.insert(0, str(ROOT))
 def main() -> int:
     from app.commands.score import default_model_path
     from app.core.inference.engine import StageEngine
-    from app.core.inference.yasa_engine import EEG_SLOTS, YasaEngine
     from app.core.scoring.cross_check import LOW_AGREEMENT, cross_check
+    from app.core.scoring.hypnogram import Hypnogram
     from app.core.signals.render import resolve_sources
     from app.core.synth import synthesize
-    from training.calibrate import SUBSETS
+    from training.calibrate import SUBSETS, peer_stages
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(default_model_path()))
@@ -65,11 +65,10 @@ def main() -> int:
             t0 = time.perf_counter()
             hyp = engine.score(rec, sources=sources)
             t1 = time.perf_counter()
-            peer = YasaEngine(use_eog="e1" in keep, use_emg="chin" in keep,
-                              eeg_slots=[s for s in EEG_SLOTS if s in keep]).score(rec)
+            peer = peer_stages(rec, keep)  # YASA from the same leads, as calibrate does
             t_model += t1 - t0
             t_yasa += time.perf_counter() - t1
-            check = cross_check(hyp, peer, name="YASA")
+            check = cross_check(hyp, Hypnogram(peer, epoch_sec=hyp.epoch_sec), name="YASA")
             ok = check.compared & (truth >= 0)
             right = ok & (hyp.stages == truth)
             agree, dis = ok & ~check.disagree, ok & check.disagree
@@ -79,11 +78,11 @@ def main() -> int:
             pooled["right"] += int(right.sum())
             pooled["flagged_errors"] += int((dis & ~right).sum())
             pooled["dis_model"] += int((dis & right).sum())
-            pooled["dis_yasa"] += int((dis & (peer.stages == truth)).sum())
+            pooled["dis_yasa"] += int((dis & (peer == truth)).sum())
             acc = right.sum() / max(ok.sum(), 1)
             pairs.append((check.agreement, float(acc)))
             print(f"  {name:<62} agreement {check.agreement:.2f}  model accuracy {acc:.2f}  "
-                  f"YASA {(ok & (peer.stages == truth)).sum() / max(ok.sum(), 1):.2f}")
+                  f"YASA {(ok & (peer == truth)).sum() / max(ok.sum(), 1):.2f}")
     p = pooled
     n_dis, errors = p["n"] - p["agree"], p["n"] - p["right"]
     agree = np.array([a for a, _ in pairs])

@@ -574,12 +574,12 @@ class Workspace(LightsReview, MontageView, SideBySide, EventReview):
         with np.errstate(invalid="ignore"):
             return np.flatnonzero(self.confidence() < self.low_confidence)
 
-    def unsure_epochs(self) -> np.ndarray:
+    def unsure_epochs(self, check: CrossCheck | None = None) -> np.ndarray:
         """Epochs to review first: the active model's low-confidence epochs and, once a
-        finished YASA run is beside it (:meth:`cross_check`), those YASA stages otherwise
-        (the model is often confidently wrong exactly there)."""
+        finished YASA run is beside it (``check``, default :meth:`cross_check`), those
+        YASA stages otherwise (the model is often confidently wrong exactly there)."""
         low = self.low_confidence_epochs()
-        check = self.cross_check()
+        check = self.cross_check() if check is None else check
         if check is None:
             return low
         return np.union1d(low, np.flatnonzero(check.disagree)).astype(np.int64)
@@ -607,9 +607,9 @@ class Workspace(LightsReview, MontageView, SideBySide, EventReview):
 
     def next_low_confidence(self, direction: int = 1) -> int | None:
         """Jump to the next (``direction`` -1: previous) epoch of :meth:`unsure_epochs`."""
-        what = "low-confidence" if self.cross_check() is None else \
-            "low-confidence or YASA-disagreeing"
-        return self._jump(self.unsure_epochs(), direction, what)
+        check = self.cross_check()
+        what = "low-confidence" if check is None else "low-confidence or YASA-disagreeing"
+        return self._jump(self.unsure_epochs(check), direction, what)
 
     def next_disagreement(self, direction: int = 1, other: Hypnogram | None = None
                           ) -> int | None:
@@ -624,16 +624,14 @@ class Workspace(LightsReview, MontageView, SideBySide, EventReview):
         epoch: a model run against YASA's, or (YASA's run active) YASA's against the
         latest model run. None until both exist: what the model view says of the night
         and of each epoch the two stage differently, and what U steps through."""
-        def finished(r: RunInfo) -> bool:
-            return r.n_done + len(r.refused_epochs()) >= self.n_epochs
-
         def is_yasa(r: RunInfo) -> bool:
             return r.bundle_id.startswith("yasa/")
 
         run = self.active_run
-        if run is None or not finished(run):
+        if run is None or not run.looked_at_every_epoch:
             return None
-        others = [r for r in self.runs if is_yasa(r) != is_yasa(run) and finished(r)]
+        others = [r for r in self.runs
+                  if is_yasa(r) != is_yasa(run) and r.looked_at_every_epoch]
         if not others:
             return None
         model, peer = (others[-1], run) if is_yasa(run) else (run, others[-1])

@@ -191,9 +191,10 @@ class ModelView(QWidget, Subscriber):
                        f"{html.escape(text)}</span>" for text in
                        (run.meta.get("advice", ""), run.night_warning(), note) if text)
         check = ws.cross_check()  # a finished YASA run beside a finished model run
-        if check is not None and check.note(e):
+        contested = check.note(e) if check is not None else ""
+        if contested:
             warn += (f"<br><span style='color:{self.theme.mark_low}'>&#9888; "
-                     f"{html.escape(check.note(e))}</span>")
+                     f"{html.escape(contested)}</span>")
         missing = run.meta.get("missing", "")
         missing = (f"<br><span style='color:{self.theme.muted}'>{html.escape(missing)}</span>"
                    if missing else "")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -66,13 +67,14 @@ class CrossCheck:
     epoch_sec: float = 30.0
     start_time: dt.datetime | None = None
 
-    @property
+    # computed once: note() is asked for every epoch of the night
+    @cached_property
     def compared(self) -> np.ndarray:
         """Epochs both staged W..REM."""
         scored = [int(s) for s in SCORED_STAGES]
         return np.isin(self.model_stages, scored) & np.isin(self.peer_stages, scored)
 
-    @property
+    @cached_property
     def disagree(self) -> np.ndarray:
         """Compared epochs the two stage differently."""
         return self.compared & (self.model_stages != self.peer_stages)
@@ -96,13 +98,13 @@ class CrossCheck:
 
     def longest_run(self) -> tuple[int, int]:
         """``(first, stop)`` epochs of the longest stretch of disagreement ((0, 0): none)."""
-        d = np.concatenate([[False], self.disagree, [False]]).astype(np.int8)
-        edges = np.flatnonzero(np.diff(d))
-        if not edges.size:
+        from app.core.detectors.reading import runs
+
+        spans = runs(self.disagree)
+        if not len(spans):
             return 0, 0
-        starts, stops = edges[0::2], edges[1::2]
-        k = int(np.argmax(stops - starts))
-        return int(starts[k]), int(stops[k])
+        first, stop = spans[int(np.argmax(spans[:, 1] - spans[:, 0]))]
+        return int(first), int(stop)
 
     def note(self, epoch: int) -> str:
         """The epoch's note ("" where the two agree or one did not stage it)."""

@@ -71,12 +71,17 @@ class RunInfo:
                                                       own.probabilities, self._capped)
         hyp.sources[:] = own.sources
 
+    @property
+    def looked_at_every_epoch(self) -> bool:
+        """Every epoch staged or refused by the input check: the night is complete."""
+        return self.n_done + len(self.refused_epochs()) >= len(self.hypnogram.stages)
+
     def night_warning(self) -> str:
         """The sentence a finished run gets when its night is unlike any real one."""
         from app.core.scoring.plausibility import implausible_night
 
-        if self.n_done + len(self.refused_epochs()) < len(self.hypnogram.stages):
-            return ""  # not every epoch looked at yet
+        if not self.looked_at_every_epoch:
+            return ""
         return implausible_night(self.hypnogram.stages, self.hypnogram.epoch_sec)
 
     def model_stage(self, epoch: int) -> tuple[int, float]:
