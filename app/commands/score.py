@@ -34,8 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(.csv, .tsv, .xml, .edf, .json, .txt)")
     p.add_argument("--out-dir", help="folder for one hypnogram per study (resumable)")
     p.add_argument("--format", help="output format with --out-dir (default csv)")
-    p.add_argument("--engine", choices=("vlm", "yasa"), default="vlm",
-                   help="vlm: the model bundle (default); yasa: YASA's classifier")
+    p.add_argument("--engine", choices=("vlm", "yasa", "fused"), default="vlm",
+                   help="vlm: the model bundle (default); yasa: YASA's classifier; fused: "
+                        "both, each epoch's stage from the product of their probabilities")
+    p.add_argument("--fusion-weight", type=float, default=None, metavar="W",
+                   help="with --engine fused: the model's weight, 0 (YASA alone) to 1 (the "
+                        "model alone); default the one bench/fusion.py fitted")
     p.add_argument("--model", help="model bundle folder (default: the embedded model)")
     p.add_argument("--hf", action="store_true",
                    help="--model is a plain Hugging Face folder or hub id without a card")
@@ -84,6 +88,17 @@ def make_engine(args: argparse.Namespace):
         from app.core.inference.yasa_engine import YasaEngine
 
         return YasaEngine()
+    if args.engine == "fused":
+        from app.core.inference.fusion import DEFAULT_WEIGHT, FusedEngine
+
+        model = _model_engine(args, smooth=False)
+        weight = DEFAULT_WEIGHT if args.fusion_weight is None else args.fusion_weight
+        return FusedEngine(model, weight=weight)
+    return _model_engine(args, smooth=not (getattr(args, "no_smooth", False)
+                                           or getattr(args, "smooth", False)))
+
+
+def _model_engine(args: argparse.Namespace, *, smooth: bool):
     from app.core.inference.bundle import Bundle
     from app.core.inference.engine import StageEngine
 
@@ -100,9 +115,7 @@ def make_engine(args: argparse.Namespace):
                              f"{bundle}); pass a model bundle with --model BUNDLE.")
     return StageEngine(bundle, device=args.device, dtype=args.dtype,
                        batch_size=args.batch_size, quantize=args.quantize,
-                       mode=getattr(args, "mode", None),
-                       smooth=not (getattr(args, "no_smooth", False)
-                                   or getattr(args, "smooth", False)))
+                       mode=getattr(args, "mode", None), smooth=smooth)
 
 
 def shard_info(env: Mapping[str, str] | None = None) -> tuple[int, int]:
@@ -232,6 +245,10 @@ def _report(hyp, study: Path, target: Path, quiet: bool) -> None:
         print(f"note: {t['probabilities_from'].split('; ', 1)[-1]}; it changed "
               f"{t['smoothing']['changed']} of {hyp.n_epochs} stages (--no-smooth: each "
               "epoch alone).", file=sys.stderr)
+    if t.get("fusion"):
+        f = t["fusion"]
+        print(f"note: {t['probabilities_from'].split('; ', 1)[-1]}; it changed "
+              f"{f['changed']} of {hyp.n_epochs} of the model's own stages.", file=sys.stderr)
     if t.get("answers"):
         gave_none = sum(1 for a in t["answers"].values() if a["stage"] is None)
         print(f"{t.get('mode')} mode: the model's answers per epoch -> "
@@ -261,6 +278,21 @@ def run(args: argparse.Namespace) -> int:
     if args.cross_check and args.engine == "yasa":
         raise PSGLensError("--cross-check compares the model's stages with YASA's; with "
                            "--engine yasa there is no model to compare. Drop one of them.")
+    if args.cross_check and args.engine == "fused":
+        raise PSGLensError("--cross-check flags where the model and YASA differ; with "
+                           "--engine fused YASA is already part of every stage. Drop one "
+                           "of them.")
+    fusion_weight = getattr(args, "fusion_weight", None)
+    if fusion_weight is not None:
+        if args.engine != "fused":
+            raise PSGLensError("--fusion-weight sets the model's share of --engine fused; "
+                               "add --engine fused or drop it.")
+        if not 0.0 <= fusion_weight <= 1.0:  # NaN fails too
+            raise PSGLensError(f"--fusion-weight must be between 0 (YASA alone) and 1 (the "
+                               f"model alone), not {fusion_weight:g}.")
+    if args.engine == "fused" and args.no_smooth:
+        raise PSGLensError("--engine fused always starts from each picture's own "
+                           "probabilities; --no-smooth adds nothing. Drop it.")
     if args.output and args.out_dir:
         raise PSGLensError("Give either -o FILE (one study) or --out-dir DIR (many), not both.")
     if not args.output and not args.out_dir:

@@ -1,0 +1,169 @@
+"""The model and YASA together: one stage per epoch from both scorers' probabilities.
+
+The embedded model reads the picture a technician sees; YASA (Vallat & Walker 2021,
+*eLife* 10:e70092) reads spectral features of the same leads and was trained on real
+PSG. They fail differently: on synthetic nights the model is ahead with a full montage
+and far behind with one EEG lead, YASA the reverse of neither. Their product of experts,
+
+    p(stage) ∝ p_model(stage) ** w * p_yasa(stage) ** (1 - w),
+
+keeps a stage both find likely and lets a confident scorer outvote an unsure one
+(Hinton 2002, *Neural Comput* 14:1771-1800). ``w`` is fitted on held-out synthetic
+nights by ``python bench/fusion.py`` and reported on other nights (see README, *Model
+and YASA together*); it is a synthetic-night fit, not evidence of accuracy on patients.
+
+The model's input check still decides what is staged: an epoch it refused (no usable
+EEG) stays Unscored whatever YASA says, and an epoch unlike its training data keeps its
+confidence capped. The model's own whole-night smoothing is not applied: YASA's
+features already look at the epochs around each one.
+
+Examples
+--------
+>>> import numpy as np
+>>> fuse_probabilities(np.array([[0.6, 0.1, 0.1, 0.1, 0.1]]),
+...                    np.array([[0.2, 0.5, 0.1, 0.1, 0.1]]), 0.5).argmax(axis=1)
+array([0])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from app.core.scoring.hypnogram import Hypnogram
+from app.core.scoring.stages import Stage
+from app.errors import ModelError
+
+# the weight of the model's log-probabilities: the best of a 0.1-step grid on bench/
+# fusion.py's 12 fit stagings (default-tiny 0.6.0; synthetic nights, seeds 960000-960201)
+DEFAULT_WEIGHT = 0.5
+_FLOOR = 1e-6  # a stage one scorer rules out entirely is not made impossible for both
+
+
+def fuse_probabilities(model: np.ndarray, peer: np.ndarray, weight: float) -> np.ndarray:
+    """Rows of the normalised product ``model ** weight * peer ** (1 - weight)``.
+
+    ``model`` and ``peer`` are (n_epochs, 5) probabilities; rows with NaN in either stay
+    NaN (not staged). ``weight`` 1 is the model alone, 0 the peer alone.
+    """
+    model = np.asarray(model, np.float64)
+    peer = np.asarray(peer, np.float64)
+    if model.shape != peer.shape or model.ndim != 2:
+        raise ModelError(f"The two scorers' probabilities do not line up ({model.shape} "
+                         f"and {peer.shape}); both must stage the same epochs.")
+    check_weight(weight)
+    staged = ~(np.isnan(model).any(axis=1) | np.isnan(peer).any(axis=1))
+    logp = (weight * np.log(np.clip(model[staged], _FLOOR, 1.0))
+            + (1.0 - weight) * np.log(np.clip(peer[staged], _FLOOR, 1.0)))
+    fused = np.exp(logp - logp.max(axis=1, keepdims=True, initial=-np.inf))
+    out = np.full(model.shape, np.nan)
+    out[staged] = fused / fused.sum(axis=1, keepdims=True)
+    return out.astype(np.float32)
+
+
+def check_weight(weight: float) -> float:
+    """``weight`` if it is a number from 0 to 1, else a ModelError saying what it means."""
+    if not isinstance(weight, (int, float)) or not math.isfinite(weight) \
+            or not 0.0 <= weight <= 1.0:
+        raise ModelError(f"The model's weight in the fusion with YASA must be between 0 "
+                         f"(YASA alone) and 1 (the model alone), not {weight!r}.")
+    return float(weight)
+
+
+class FusedEngine:
+    """Stage a study with a model engine and YASA, and fuse their probabilities.
+
+    Parameters
+    ----------
+    model : StageEngine
+        Built with ``smooth=False`` (each picture's own probabilities).
+    peer : YasaEngine, optional
+        Default: YASA with every lead it can read.
+    weight : float
+        The model's share of the log-probabilities (0-1, default :data:`DEFAULT_WEIGHT`).
+
+    Examples
+    --------
+    >>> engine = FusedEngine(StageEngine(bundle, smooth=False))   # doctest: +SKIP
+    >>> hyp = engine.score(recording)                              # doctest: +SKIP
+    """
+
+    def __init__(self, model, peer=None, *, weight: float = DEFAULT_WEIGHT) -> None:
+        if model.smoothing is not None:
+            raise ModelError("The fusion with YASA needs each picture's own probabilities: "
+                             "build the model engine with smooth=False.")
+        if peer is None:
+            from app.core.inference.yasa_engine import YasaEngine
+
+            peer = YasaEngine()
+        self.model, self.peer = model, peer
+        self.weight = check_weight(weight)
+        self.name = f"{model.name}+{peer.name}"
+        self.spec = model.spec
+        self.notices: list[str] = []
+
+    def describe(self) -> str:
+        """One line for the export's provenance and the report."""
+        return (f"{self.name}; stages from the product of {self.model.name}'s "
+                f"probabilities (weight {self.weight:g}) and {self.peer.name}'s "
+                f"(weight {1 - self.weight:g})")
+
+    def score(self, recording, **kw) -> Hypnogram:
+        from app.core.inference.engine import drain
+
+        return drain(self.predict(recording, **kw))
+
+    def predict(self, recording, *, epochs: Sequence[int] | None = None,
+                progress=None, should_stop=None,
+                sources: Mapping[str, str] | None = None, check: Any = True
+                ) -> Generator[Any, None, Hypnogram]:
+        """Yield the model's batches (for progress); return the fused Hypnogram.
+
+        ``sources``: a slot -> channel mapping both scorers use. YASA stages the whole
+        night at once after the model's last batch.
+        """
+        from app.core.scoring.plausibility import implausible_night
+        from app.core.signals.quality import UNLIKE, CheckReport, temper
+
+        hyp = yield from self.model.predict(recording, epochs=epochs, progress=progress,
+                                            should_stop=should_stop, sources=sources,
+                                            check=check)
+        if hyp.meta.get("stopped"):
+            return hyp  # a cancelled run keeps what the model scored, labelled as its own
+        peer = self.peer.score(recording, epochs=epochs, sources=sources)
+        staged = ((hyp.stages != int(Stage.UNSCORED))
+                  & ~np.isnan(peer.probabilities).any(axis=1))
+        model_p = np.where(staged[:, None], hyp.probabilities, np.nan)
+        probs = fuse_probabilities(model_p, peer.probabilities, self.weight)
+        if hyp.meta.get("input_check"):  # the check's caps still hold after the fusion
+            unlike = (CheckReport.from_dict(hyp.meta["input_check"]).status == UNLIKE) & staged
+            if unlike.any():
+                probs[unlike] = temper(probs[unlike])
+        stages = hyp.stages.copy()
+        stages[staged] = probs[staged].argmax(axis=1)
+        probs[~staged] = hyp.probabilities[~staged]  # refused: uniform, as the model gave
+        # the model's missing-channel notice may advise scoring with YASA, which is
+        # already in here, and its night warning was about its own stages
+        advised = self.model.missing_notice(recording, sources)
+        dropped = {advised, hyp.meta.get("night_warning")}
+        self.notices = [n for n in hyp.meta.get("notices", []) if n not in dropped]
+        missing = self.model.missing_notice(recording, sources, advice=False)
+        if missing and missing not in self.notices:
+            self.notices.append(missing)
+        self.notices += [n for n in peer.meta.get("notices", []) if n not in self.notices]
+        meta = {**hyp.meta, "model": self.name, "engine": "fused",
+                "fusion": {"model": self.model.name, "peer": self.peer.name,
+                           "weight": self.weight, "changed": int((stages != hyp.stages).sum()),
+                           "peer_sources": peer.meta.get("sources")},
+                "probabilities_from": self.describe(), "notices": self.notices}
+        meta.pop("night_warning", None)
+        warning = "" if epochs is not None else implausible_night(stages, hyp.epoch_sec)
+        if warning:
+            self.notices.append(warning)
+            meta["night_warning"] = warning
+        return Hypnogram(stages, epoch_sec=hyp.epoch_sec, start_time=hyp.start_time,
+                         probabilities=probs, source=hyp.source, scorer=self.name,
+                         meta=meta, notes=hyp.notes)

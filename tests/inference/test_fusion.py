@@ -1,0 +1,96 @@
+"""The model and YASA fused: the product of experts, what stays unstaged, and the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from models import cached, full_bundle
+
+from app.core.inference.engine import StageEngine
+from app.core.inference.fusion import FusedEngine, fuse_probabilities
+from app.core.scoring.stages import Stage
+from app.core.signals.recording import Recording
+from app.core.synth import synthesize
+from app.errors import ModelError
+
+SF = 100.0
+STAGES = np.resize([0, 0, 1, 2, 2, 3, 3, 2, 4, 4], 16)
+
+
+def test_weight_one_is_the_model_and_zero_the_peer():
+    rng = np.random.default_rng(0)
+    model, peer = rng.dirichlet(np.ones(5), 6), rng.dirichlet(np.ones(5), 6)
+    assert np.allclose(fuse_probabilities(model, peer, 1.0), model, atol=1e-5)
+    assert np.allclose(fuse_probabilities(model, peer, 0.0), peer, atol=1e-5)
+    half = fuse_probabilities(model, peer, 0.5)
+    assert np.allclose(half.sum(axis=1), 1.0, atol=1e-5)
+    expected = np.sqrt(model * peer)
+    assert np.allclose(half, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)
+
+
+def test_a_stage_both_find_likely_beats_one_each_favours():
+    model = np.array([[0.45, 0.40, 0.05, 0.05, 0.05]])  # W, then N1
+    peer = np.array([[0.05, 0.40, 0.45, 0.05, 0.05]])   # N2, then N1
+    assert fuse_probabilities(model, peer, 0.5).argmax() == Stage.N1
+
+
+def test_unstaged_rows_stay_unstaged_and_bad_input_is_refused():
+    model = np.array([[np.nan] * 5, [0.2] * 5])
+    out = fuse_probabilities(model, np.full((2, 5), 0.2), 0.3)
+    assert np.isnan(out[0]).all() and np.allclose(out[1], 0.2)
+    with pytest.raises(ModelError, match="do not line up"):
+        fuse_probabilities(np.full((2, 5), 0.2), np.full((3, 5), 0.2), 0.3)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ModelError, match="between 0 .YASA alone. and 1"):
+            fuse_probabilities(model, model, bad)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> StageEngine:
+    return StageEngine(cached(full_bundle, tmp_path_factory), device="cpu", batch_size=4,
+                       smooth=False)
+
+
+def _rec(flat_eeg: slice | None = None) -> Recording:
+    study = synthesize(STAGES, seed=7, sfreq=SF)
+    sigs = {c.name: c.data.astype(np.float64).copy() for c in study.channels}
+    if flat_eeg is not None:
+        for k in ("F4-M1", "C4-M1", "O2-M1"):
+            sigs[k][flat_eeg] = 0.0
+    return Recording.from_signals([(c.name, sigs[c.name], c.sfreq, c.unit)
+                                   for c in study.channels], start_time=study.start_time,
+                                  name="night.edf")
+
+
+def test_the_engine_fuses_the_models_and_yasas_probabilities(model):
+    pytest.importorskip("yasa")
+    from app.core.inference.yasa_engine import YasaEngine
+
+    rec = _rec()
+    fused = FusedEngine(model, weight=0.4).score(rec)
+    alone, peer = model.score(rec), YasaEngine().score(rec)
+    want = fuse_probabilities(alone.probabilities, peer.probabilities, 0.4)
+    assert np.allclose(fused.probabilities, want, atol=1e-5)
+    assert (fused.stages == want.argmax(axis=1)).all()
+    assert fused.scorer == f"{model.name}+{peer.scorer}"
+    assert fused.meta["fusion"]["weight"] == 0.4 and fused.meta["engine"] == "fused"
+    assert "weight 0.4" in fused.meta["probabilities_from"]
+
+
+def test_epochs_the_input_check_refused_stay_unscored(model):
+    pytest.importorskip("yasa")
+    flat = slice(int(4 * 30 * SF), int(6 * 30 * SF))  # epochs 5 and 6: no usable EEG
+    hyp = FusedEngine(model).score(_rec(flat))
+    assert (hyp.stages[4:6] == Stage.UNSCORED).all()
+    assert np.allclose(hyp.probabilities[4:6], 0.2)  # no confidence borrowed from YASA
+    assert (np.delete(hyp.stages, [4, 5]) >= 0).all()
+    assert hyp.notes[4] and hyp.notes[0] == ""
+
+
+def test_a_smoothed_model_engine_is_refused():
+    from app.commands.score import default_model_path
+
+    smoothed = StageEngine(default_model_path(), device="cpu")  # its card has a smoothing
+    assert smoothed.smoothing is not None
+    with pytest.raises(ModelError, match="smooth=False"):
+        FusedEngine(smoothed)
