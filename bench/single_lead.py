@@ -5,8 +5,9 @@ Cz-A1 alone: no EOG, no chin, five of the picture's six rows dashed. This bench 
 whole varied nights with exactly that montage (``psg-lens synth --montage single-c3`` /
 ``single-cz``, seeds 910000+, none of them used in training, calibration or smoothing),
 scores each with the model as ``psg-lens score`` does (whole-night smoothing) and each
-picture alone, and with YASA on the same lead in the same run, against the stages a
-scorer would give (``study.scored_stages``).
+picture alone, with YASA on the same lead in the same run, and with the two fused as
+``psg-lens score --engine fused`` does, against the stages a scorer would give
+(``study.scored_stages``).
 
 Synthetic nights: a pipeline check of how well the picture of one lead carries the stage,
 never evidence of accuracy on patients.
@@ -42,7 +43,8 @@ def _recall(truth: np.ndarray, pred: np.ndarray) -> str:
 
 def main() -> int:
     from app.commands.score import default_model_path
-    from app.core.inference.engine import StageEngine, stages_before_smoothing
+    from app.core.inference.engine import StageEngine
+    from app.core.inference.fusion import DEFAULT_WEIGHT, fuse_probabilities
     from app.core.inference.yasa_engine import YasaEngine
     from app.core.scoring.agreement import agreement
     from app.core.synth import synthesize
@@ -56,13 +58,16 @@ def main() -> int:
     args = ap.parse_args()
     if args.nights < 1:
         ap.error("--nights must be at least 1")
-    engine = StageEngine(args.model, device="cpu", batch_size=16)
+    # each picture alone, then the card's smoothing on top: one model pass gives the
+    # stages `score` writes, the ones --no-smooth writes and what --engine fused starts from
+    engine = StageEngine(args.model, device="cpu", batch_size=16, smooth=False)
     # every night lacks the same five rows: say so once here, not once per night
     logging.getLogger("app.core.inference.engine").setLevel(logging.ERROR)
     yasa = YasaEngine(use_eog=False, use_emg=False)
     print(f"model: {engine.name} ({args.model}); peer: {yasa.name} on the same lead; "
           "the five other rows of the picture are drawn missing (dashed)")
-    pooled: dict[str, list[np.ndarray]] = {"truth": [], "model": [], "alone": [], "yasa": []}
+    pooled: dict[str, list[np.ndarray]] = {"truth": [], "model": [], "alone": [], "yasa": [],
+                                           "fused": []}
     times = {"model": 0.0, "yasa": 0.0}
     smoothed = False
     for m, montage in enumerate(MONTAGES):
@@ -71,32 +76,42 @@ def main() -> int:
             study = synthesize(hours=8.0, seed=seed, montage=montage, varied=True)
             rec = study.to_recording(name=f"{montage}-{seed}")
             t0 = time.perf_counter()
-            hyp = engine.score(rec)
+            raw = engine.score(rec)
+            hyp = engine.smooth(raw) if engine.bundle.smoothing is not None else raw
             times["model"] += time.perf_counter() - t0
             smoothed = smoothed or "smoothing" in hyp.meta
-            alone = stages_before_smoothing(hyp)
+            alone = raw.stages
             t0 = time.perf_counter()
-            peer = yasa.score(rec).stages
+            peer_hyp = yasa.score(rec)
             times["yasa"] += time.perf_counter() - t0
+            peer = peer_hyp.stages
+            fused_p = fuse_probabilities(np.where((alone >= 0)[:, None], raw.probabilities,
+                                                  np.nan), peer_hyp.probabilities,
+                                         DEFAULT_WEIGHT)
+            fused = np.where(np.isnan(fused_p).any(axis=1), -1,
+                             np.nan_to_num(fused_p).argmax(axis=1))
             truth = np.asarray(study.scored_stages)
             for key, val in (("truth", truth), ("model", hyp.stages), ("alone", alone),
-                             ("yasa", peer)):
+                             ("yasa", peer), ("fused", fused)):
                 pooled[key].append(np.asarray(val))
             print(f"  {montage} seed {seed} ({rec.ch_names[0]}, {rec.n_epochs} epochs): "
                   f"model {(hyp.stages == truth).mean():.3f}  alone {(alone == truth).mean():.3f}"
-                  f"  YASA {(peer == truth).mean():.3f}", flush=True)
+                  f"  YASA {(peer == truth).mean():.3f}  fused {(fused == truth).mean():.3f}",
+                  flush=True)
     truth = np.concatenate(pooled["truth"])
     acc = {}
     first = "model (whole-night smoothing)" if smoothed else "model (card has no smoothing)"
     for key, name in (("model", first), ("alone", "model, each picture alone"),
-                      ("yasa", "YASA, same lead")):
+                      ("yasa", "YASA, same lead"),
+                      ("fused", f"fused, weight {DEFAULT_WEIGHT:g}")):
         pred = np.concatenate(pooled[key])
         a = agreement(truth, pred)
         acc[key] = a.accuracy
         print(f"{name:<32} accuracy {a.accuracy:.3f}  kappa {a.kappa:.3f}  "
               f"recall {_recall(truth, pred)}")
     print(f"{truth.size} epochs, {2 * args.nights} nights; accuracy model / YASA: "
-          f"{acc['model'] / acc['yasa']:.2f}x; time model / YASA: "
+          f"{acc['model'] / acc['yasa']:.2f}x; fused / YASA: {acc['fused'] / acc['yasa']:.2f}x; "
+          f"time model / YASA: "
           f"{times['model'] / times['yasa']:.2f}x")
     if args.update_card:
         _update_card(Path(args.model), {
