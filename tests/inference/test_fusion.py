@@ -94,3 +94,17 @@ def test_a_smoothed_model_engine_is_refused():
     assert smoothed.smoothing is not None
     with pytest.raises(ModelError, match="smooth=False"):
         FusedEngine(smoothed)
+
+
+def test_a_study_with_one_lead_is_not_told_to_score_with_yasa_already_in_the_run(caplog):
+    pytest.importorskip("yasa")
+    from app.commands.score import default_model_path
+
+    model = StageEngine(default_model_path(), device="cpu", smooth=False)
+    rec = synthesize(STAGES, seed=2, sfreq=SF, montage="single-c3").to_recording(name="c3.edf")
+    assert "consider scoring" in model.missing_notice(rec)  # the card advises YASA here
+    with caplog.at_level("WARNING"):
+        hyp = FusedEngine(model).score(rec)
+    notices = hyp.meta["notices"]
+    assert any("has no channel for" in n for n in notices)
+    assert not any("consider scoring" in n for n in notices + [r.message for r in caplog.records])

@@ -213,7 +213,8 @@ class StageEngine:
 
     def predict(self, recording, *, epochs: Sequence[int] | None = None,
                 progress: ProgressFn | None = None, should_stop: StopFn | None = None,
-                sources: Sequence | Mapping | None = None, check: Any = True
+                sources: Sequence | Mapping | None = None, check: Any = True,
+                peer_advice: bool = True
                 ) -> Generator[EpochBatchResult, None, Hypnogram]:
         """Yield per-batch results; return (StopIteration.value) the study's Hypnogram.
 
@@ -226,6 +227,9 @@ class StageEngine:
         an epoch is drawn as missing there, an epoch with no usable EEG is not staged (a
         NaN row, then Unscored with a note), an epoch unlike the training data keeps its
         stage with its confidence capped, and an inverted lead is drawn sign-flipped.
+
+        ``peer_advice=False`` leaves the peer scorer's advice out of the missing-channel
+        notice (for a run that already includes that peer, :mod:`.fusion`).
         """
         from app.core.scoring.plausibility import implausible_night
         from app.core.signals.quality import NOT_STAGED
@@ -247,7 +251,7 @@ class StageEngine:
             sources = [dataclasses.replace(s, inverted=True)
                        if s is not None and r.slot in report.inverted else s
                        for r, s in zip(spec.rows, sources, strict=True)]
-        missing = self.missing_notice(recording, sources)
+        missing = self.missing_notice(recording, sources, advice=peer_advice)
         if missing:
             self.notice(missing)
         status = report.status if report is not None else np.zeros(recording.n_epochs, np.int8)

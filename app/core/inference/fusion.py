@@ -130,7 +130,7 @@ class FusedEngine:
 
         hyp = yield from self.model.predict(recording, epochs=epochs, progress=progress,
                                             should_stop=should_stop, sources=sources,
-                                            check=check)
+                                            check=check, peer_advice=False)
         if hyp.meta.get("stopped"):
             return hyp  # a cancelled run keeps what the model scored, labelled as its own
         peer = self.peer.score(recording, epochs=epochs, sources=sources)
@@ -145,14 +145,9 @@ class FusedEngine:
         stages = hyp.stages.copy()
         stages[staged] = probs[staged].argmax(axis=1)
         probs[~staged] = hyp.probabilities[~staged]  # refused: uniform, as the model gave
-        # the model's missing-channel notice may advise scoring with YASA, which is
-        # already in here, and its night warning was about its own stages
-        advised = self.model.missing_notice(recording, sources)
-        dropped = {advised, hyp.meta.get("night_warning")}
-        self.notices = [n for n in hyp.meta.get("notices", []) if n not in dropped]
-        missing = self.model.missing_notice(recording, sources, advice=False)
-        if missing and missing not in self.notices:
-            self.notices.append(missing)
+        # the model's night warning was about its own stages, not the fused ones
+        self.notices = [n for n in hyp.meta.get("notices", [])
+                        if n != hyp.meta.get("night_warning")]
         self.notices += [n for n in peer.meta.get("notices", []) if n not in self.notices]
         meta = {**hyp.meta, "model": self.name, "engine": "fused",
                 "fusion": {"model": self.model.name, "peer": self.peer.name,
