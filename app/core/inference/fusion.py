@@ -2,8 +2,9 @@
 
 The embedded model reads the picture a technician sees; YASA (Vallat & Walker 2021,
 *eLife* 10:e70092) reads spectral features of the same leads and was trained on real
-PSG. They fail differently: on synthetic nights the model is ahead with a full montage
-and far behind with one EEG lead, YASA the reverse of neither. Their product of experts,
+PSG. They fail differently: on synthetic nights the model is ahead of YASA with a full
+montage and far behind it with one EEG lead, and each errs on epochs the other gets
+right. Their product of experts,
 
     p(stage) ∝ p_model(stage) ** w * p_yasa(stage) ** (1 - w),
 
@@ -28,6 +29,7 @@ array([0])
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
@@ -66,8 +68,8 @@ def fuse_probabilities(model: np.ndarray, peer: np.ndarray, weight: float) -> np
 
 def check_weight(weight: float) -> float:
     """``weight`` if it is a number from 0 to 1, else a ModelError saying what it means."""
-    if not isinstance(weight, (int, float)) or not math.isfinite(weight) \
-            or not 0.0 <= weight <= 1.0:
+    if (isinstance(weight, bool) or not isinstance(weight, numbers.Real)
+            or not math.isfinite(weight) or not 0.0 <= weight <= 1.0):
         raise ModelError(f"The model's weight in the fusion with YASA must be between 0 "
                          f"(YASA alone) and 1 (the model alone), not {weight!r}.")
     return float(weight)
