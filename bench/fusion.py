@@ -5,7 +5,7 @@ calibration or smoothing) as technicians record them: a full montage kept whole,
 + EOG without a chin, as the Sleep-EDF cassette's slots and as one central EEG, and
 nights recorded with C3-A1 or Cz-A1 alone. Each is staged once by the model (each picture
 alone, the probabilities the fusion starts from) and once by YASA on the same leads;
-then :func:`app.core.inference.fusion.fuse_probabilities` combines them at every weight
+then :func:`app.core.inference.fusion.fuse_hypnograms` combines them at every weight
 of a grid. The weight is chosen on the first half of the nights ("fit") and the
 accuracies are reported on the other half ("test") at that weight, beside the model as
 ``psg-lens score`` stages (whole-night smoothing) and YASA, with the ratio to YASA.
@@ -39,7 +39,7 @@ GRID = np.round(np.arange(0.0, 1.01, 0.1), 2)
 def main() -> int:
     from app.commands.score import default_model_path
     from app.core.inference.engine import StageEngine
-    from app.core.inference.fusion import fuse_probabilities
+    from app.core.inference.fusion import fuse_hypnograms
     from app.core.inference.yasa_engine import EEG_SLOTS, YasaEngine
     from app.core.signals.render import resolve_sources
     from app.core.synth import synthesize
@@ -85,8 +85,8 @@ def main() -> int:
                 t_model, t_yasa = t_model + t1 - t0, t_yasa + t2 - t1
                 scored = smoothed.smooth(alone)
                 label = f"{montage} seed {seed}, {subset.split(' (')[0]}"
-                cases.append((half, label, np.asarray(study.scored_stages),
-                              alone.probabilities, scored.stages, peer.probabilities))
+                cases.append((half, label, np.asarray(study.scored_stages), alone,
+                              scored.stages, peer))
                 print(f"  {half} {label}: age {study.subject['age']}", flush=True)
 
     def acc(truth, pred):
@@ -95,7 +95,7 @@ def main() -> int:
 
     def fused_acc(subset, w):
         truth = np.concatenate([c[2] for c in subset])
-        pred = np.concatenate([fuse_probabilities(c[3], c[5], w).argmax(1) for c in subset])
+        pred = np.concatenate([fuse_hypnograms(c[3], c[5], w)[0] for c in subset])
         return acc(truth, pred)
 
     fit = [c for c in cases if c[0] == "fit"]
@@ -106,10 +106,10 @@ def main() -> int:
           + "  ".join(f"{w:g}: {a:.3f}" for w, a in on_fit.items()))
     print(f"chosen weight {best:g} (best on the fit nights)\n\ntest nights at weight {best:g}:")
     for c in test:
-        f = acc(c[2], fuse_probabilities(c[3], c[5], best).argmax(1))
-        y = acc(c[2], c[5].argmax(1))
+        f = acc(c[2], fuse_hypnograms(c[3], c[5], best)[0])
+        y = acc(c[2], c[5].stages)
         print(f"  {c[1]:<52} fused {f:.3f}  model {acc(c[2], c[4]):.3f} "
-              f"(alone {acc(c[2], c[3].argmax(1)):.3f})  YASA {y:.3f}")
+              f"(alone {acc(c[2], c[3].stages):.3f})  YASA {y:.3f}")
     groups = (("full montage kept whole or in part", [c for c in test if c[1].startswith("full")]),
               ("recorded with one central lead", [c for c in test if c[1].startswith("single")]),
               ("all test nights", test))
@@ -117,7 +117,7 @@ def main() -> int:
     for name, group in groups:
         truth = np.concatenate([c[2] for c in group])
         f = fused_acc(group, best)
-        y = acc(truth, np.concatenate([c[5].argmax(1) for c in group]))
+        y = acc(truth, np.concatenate([c[5].stages for c in group]))
         m = acc(truth, np.concatenate([c[4] for c in group]))
         print(f"  {name:<36} fused {f:.3f}  model {m:.3f}  YASA {y:.3f}  "
               f"{f / y:.2f}x YASA  [{int((truth >= 0).sum())} epochs]")

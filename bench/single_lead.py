@@ -44,7 +44,7 @@ def _recall(truth: np.ndarray, pred: np.ndarray) -> str:
 def main() -> int:
     from app.commands.score import default_model_path
     from app.core.inference.engine import StageEngine
-    from app.core.inference.fusion import DEFAULT_WEIGHT, fuse_probabilities
+    from app.core.inference.fusion import DEFAULT_WEIGHT, fuse_hypnograms
     from app.core.inference.yasa_engine import YasaEngine
     from app.core.scoring.agreement import agreement
     from app.core.synth import synthesize
@@ -85,11 +85,7 @@ def main() -> int:
             peer_hyp = yasa.score(rec)
             times["yasa"] += time.perf_counter() - t0
             peer = peer_hyp.stages
-            fused_p = fuse_probabilities(np.where((alone >= 0)[:, None], raw.probabilities,
-                                                  np.nan), peer_hyp.probabilities,
-                                         DEFAULT_WEIGHT)
-            fused = np.where(np.isnan(fused_p).any(axis=1), -1,
-                             np.nan_to_num(fused_p).argmax(axis=1))
+            fused, _ = fuse_hypnograms(raw, peer_hyp, DEFAULT_WEIGHT)
             truth = np.asarray(study.scored_stages)
             for key, val in (("truth", truth), ("model", hyp.stages), ("alone", alone),
                              ("yasa", peer), ("fused", fused)):

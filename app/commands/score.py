@@ -287,9 +287,9 @@ def run(args: argparse.Namespace) -> int:
         if args.engine != "fused":
             raise PSGLensError("--fusion-weight sets the model's share of --engine fused; "
                                "add --engine fused or drop it.")
-        if not 0.0 <= fusion_weight <= 1.0:  # NaN fails too
-            raise PSGLensError(f"--fusion-weight must be between 0 (YASA alone) and 1 (the "
-                               f"model alone), not {fusion_weight:g}.")
+        from app.core.inference.fusion import check_weight
+
+        check_weight(fusion_weight)  # before the model is loaded
     if args.engine == "fused" and args.no_smooth:
         raise PSGLensError("--engine fused always starts from each picture's own "
                            "probabilities; --no-smooth adds nothing. Drop it.")

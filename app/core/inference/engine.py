@@ -62,7 +62,7 @@ class EpochBatchResult:
 
 
 class Engine(Protocol):
-    """What the GUI worker and the CLI drive: StageEngine and YasaEngine."""
+    """What the GUI worker and the CLI drive: StageEngine, YasaEngine and FusedEngine."""
 
     name: str
     notices: list[str]

@@ -75,6 +75,28 @@ def check_weight(weight: float) -> float:
     return float(weight)
 
 
+def fuse_hypnograms(model: Hypnogram, peer: Hypnogram, weight: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``(stages, probabilities)`` of the fusion of a model run (each picture alone) and a
+    peer's run of the same night: epochs the model did not stage keep its stage
+    (Unscored) and probabilities, and epochs its input check found unlike the training
+    data keep a capped confidence."""
+    from app.core.signals.quality import UNLIKE, CheckReport, temper
+
+    staged = ((model.stages != int(Stage.UNSCORED))
+              & ~np.isnan(peer.probabilities).any(axis=1))
+    probs = fuse_probabilities(np.where(staged[:, None], model.probabilities, np.nan),
+                               peer.probabilities, weight)
+    if model.meta.get("input_check"):  # the check's caps still hold after the fusion
+        unlike = (CheckReport.from_dict(model.meta["input_check"]).status == UNLIKE) & staged
+        if unlike.any():
+            probs[unlike] = temper(probs[unlike])
+    stages = model.stages.copy()
+    stages[staged] = probs[staged].argmax(axis=1)
+    probs[~staged] = model.probabilities[~staged]  # refused: uniform, as the model gave
+    return stages, probs
+
+
 class FusedEngine:
     """Stage a study with a model engine and YASA, and fuse their probabilities.
 
@@ -104,7 +126,6 @@ class FusedEngine:
         self.model, self.peer = model, peer
         self.weight = check_weight(weight)
         self.name = f"{model.name}+{peer.name}"
-        self.spec = model.spec
         self.notices: list[str] = []
 
     def describe(self) -> str:
@@ -128,7 +149,6 @@ class FusedEngine:
         night at once after the model's last batch.
         """
         from app.core.scoring.plausibility import implausible_night
-        from app.core.signals.quality import UNLIKE, CheckReport, temper
 
         hyp = yield from self.model.predict(recording, epochs=epochs, progress=progress,
                                             should_stop=should_stop, sources=sources,
@@ -136,17 +156,7 @@ class FusedEngine:
         if hyp.meta.get("stopped"):
             return hyp  # a cancelled run keeps what the model scored, labelled as its own
         peer = self.peer.score(recording, epochs=epochs, sources=sources)
-        staged = ((hyp.stages != int(Stage.UNSCORED))
-                  & ~np.isnan(peer.probabilities).any(axis=1))
-        model_p = np.where(staged[:, None], hyp.probabilities, np.nan)
-        probs = fuse_probabilities(model_p, peer.probabilities, self.weight)
-        if hyp.meta.get("input_check"):  # the check's caps still hold after the fusion
-            unlike = (CheckReport.from_dict(hyp.meta["input_check"]).status == UNLIKE) & staged
-            if unlike.any():
-                probs[unlike] = temper(probs[unlike])
-        stages = hyp.stages.copy()
-        stages[staged] = probs[staged].argmax(axis=1)
-        probs[~staged] = hyp.probabilities[~staged]  # refused: uniform, as the model gave
+        stages, probs = fuse_hypnograms(hyp, peer, self.weight)
         # the model's night warning was about its own stages, not the fused ones
         self.notices = [n for n in hyp.meta.get("notices", [])
                         if n != hyp.meta.get("night_warning")]
