@@ -87,13 +87,21 @@ def test_epochs_the_input_check_refused_stay_unscored(model):
     assert hyp.notes[4] and hyp.notes[0] == ""
 
 
-def test_a_smoothed_model_engine_is_refused():
+def test_a_smoothed_model_engine_is_fused_from_each_pictures_own_probabilities():
+    pytest.importorskip("yasa")
     from app.commands.score import default_model_path
+    from app.core.inference.yasa_engine import YasaEngine
 
     smoothed = StageEngine(default_model_path(), device="cpu")  # its card has a smoothing
     assert smoothed.smoothing is not None
-    with pytest.raises(ModelError, match="smooth=False"):
-        FusedEngine(smoothed)
+    rec = _rec()
+    fused = FusedEngine(smoothed, weight=0.5).score(rec)
+    alone = smoothed.score(rec, smooth=False)  # this run only: each picture alone
+    assert "smoothing" not in alone.meta
+    want = fuse_probabilities(alone.probabilities, YasaEngine().score(rec).probabilities, 0.5)
+    assert np.allclose(fused.probabilities, want, atol=1e-5)
+    assert smoothed.smoothing is not None  # the engine itself still smooths its own runs
+    assert "smoothing" in smoothed.score(rec).meta
 
 
 def test_a_study_with_one_lead_is_not_told_to_score_with_yasa_already_in_the_run(caplog):

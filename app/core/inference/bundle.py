@@ -32,6 +32,7 @@ from app.core.files.limits import CARD_MAX_BYTES, MiB, load_json_file
 from app.core.inference.bundle_checks import (
     check_card_fields,
     check_safetensors,
+    fusion_figures,
     is_peer_comparison,
     subset_peer_comparison,
 )
@@ -142,6 +143,12 @@ class Bundle:
         explicit = [c for c in found if is_peer_comparison(c)] if isinstance(found, list) else []
         return explicit + [subset_peer_comparison(s) for s in self.validated_subsets
                            if "peer" in s and "slots" in s]
+
+    @property
+    def fusion(self) -> dict | None:
+        """What bench/fusion.py measured fusing this model with a peer (weights by lead
+        count, accuracies per lead set), or None when the card has no usable record."""
+        return fusion_figures(self.card.get("metrics", {}).get("fusion"))
 
     @property
     def adapter_path(self) -> Path | None:

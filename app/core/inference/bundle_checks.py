@@ -126,6 +126,28 @@ def is_peer_comparison(c: object) -> bool:
             and isinstance(c.get("command", ""), str))
 
 
+def fusion_figures(found: object) -> dict | None:
+    """A card's ``metrics.fusion`` (what bench/fusion.py fitted: the model's weight with
+    one EEG lead and with several, and per lead set the fused, model and peer accuracy)
+    if every figure has the right type, else None: a hand-edited section falls back to
+    the default weight rather than stopping the model loading."""
+    if not isinstance(found, dict) or not isinstance(found.get("peer"), str):
+        return None
+    weights = found.get("weights")
+    if not (isinstance(weights, dict) and set(weights) == {"one EEG lead", "several leads"}
+            and all(_is_number(w) and 0 <= w <= 1 for w in weights.values())):
+        return None
+    results = found.get("results", [])
+    if not isinstance(results, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("slots"), list)
+            and all(isinstance(x, str) for x in r["slots"]) and isinstance(r.get("name"), str)
+            and all(_is_number(r.get(k)) and 0 <= r[k] <= 1
+                    for k in ("fused", "model", "peer"))
+            for r in results):
+        return None
+    return found
+
+
 def subset_peer_comparison(subset: dict) -> dict:
     """A checked channel-subset entry's peer figures (whole nights, the model as ``score``
     stages them) as a peer comparison."""

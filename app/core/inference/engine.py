@@ -214,7 +214,7 @@ class StageEngine:
     def predict(self, recording, *, epochs: Sequence[int] | None = None,
                 progress: ProgressFn | None = None, should_stop: StopFn | None = None,
                 sources: Sequence | Mapping | None = None, check: Any = True,
-                peer_advice: bool = True
+                peer_advice: bool = True, smooth: bool | None = None
                 ) -> Generator[EpochBatchResult, None, Hypnogram]:
         """Yield per-batch results; return (StopIteration.value) the study's Hypnogram.
 
@@ -229,7 +229,9 @@ class StageEngine:
         stage with its confidence capped, and an inverted lead is drawn sign-flipped.
 
         ``peer_advice=False`` leaves the peer scorer's advice out of the missing-channel
-        notice (for a run that already includes that peer, :mod:`.fusion`).
+        notice (for a run that already includes that peer, :mod:`.fusion`); ``smooth``
+        overrides the engine's ``smooth`` for this run (False: each picture alone, as the
+        fusion starts from), None keeps it.
         """
         from app.core.scoring.plausibility import implausible_night
         from app.core.signals.quality import NOT_STAGED
@@ -303,7 +305,8 @@ class StageEngine:
                                  self.name)
         hyp = acc.hypnogram(recording, scorer=self.name, meta=meta, not_staged=refused,
                             notes=notes)
-        if self.smoothing is not None:
+        fit = self.smoothing if smooth is None else (self.bundle.smoothing if smooth else None)
+        if fit is not None:
             hyp = self.smooth(hyp, status)
         warning = "" if stopped or epochs is not None else implausible_night(
             hyp.stages, hyp.epoch_sec)

@@ -45,6 +45,31 @@ DEFAULT_WEIGHT = 0.5
 _FLOOR = 1e-6  # a stage one scorer rules out entirely is not made impossible for both
 
 
+def weight_for(present: set[str] | frozenset[str], figures: dict | None = None) -> float:
+    """The model's weight for a study whose picture fills the ``present`` slots: the
+    weight ``figures`` (a card's ``metrics.fusion``, as ``Bundle.fusion`` checks it) fitted
+    for one EEG lead alone or for several leads, else :data:`DEFAULT_WEIGHT`."""
+    if figures is None:
+        return DEFAULT_WEIGHT
+    return float(figures["weights"]["one EEG lead" if is_lone_lead(present)
+                                    else "several leads"])
+
+
+def is_lone_lead(present: set[str] | frozenset[str]) -> bool:
+    """True when the picture's only filled slot is one EEG lead."""
+    from app.core.signals.quality import EEG_SLOTS
+
+    return len(present) == 1 and set(present) <= set(EEG_SLOTS)
+
+
+def fused_result(present: set[str] | frozenset[str], figures: dict | None) -> dict | None:
+    """The card's fused figures measured with exactly the ``present`` slots, or None."""
+    if figures is None:
+        return None
+    return next((r for r in figures.get("results", []) if set(r["slots"]) == set(present)),
+                None)
+
+
 def fuse_probabilities(model: np.ndarray, peer: np.ndarray, weight: float) -> np.ndarray:
     """Rows of the normalised product ``model ** weight * peer ** (1 - weight)``.
 
@@ -103,36 +128,46 @@ class FusedEngine:
     Parameters
     ----------
     model : StageEngine
-        Built with ``smooth=False`` (each picture's own probabilities).
+        The fusion starts from each picture's own probabilities: the engine's whole-night
+        smoothing, if it has one, is not applied in a fused run.
     peer : YasaEngine, optional
         Default: YASA with every lead it can read.
-    weight : float
-        The model's share of the log-probabilities (0-1, default :data:`DEFAULT_WEIGHT`).
+    weight : float, optional
+        The model's share of the log-probabilities (0-1); default, per study, the weight
+        the model's card records for its leads (:func:`weight_for`).
 
     Examples
     --------
-    >>> engine = FusedEngine(StageEngine(bundle, smooth=False))   # doctest: +SKIP
+    >>> engine = FusedEngine(StageEngine(bundle))                 # doctest: +SKIP
     >>> hyp = engine.score(recording)                              # doctest: +SKIP
     """
 
-    def __init__(self, model, peer=None, *, weight: float = DEFAULT_WEIGHT) -> None:
-        if model.smoothing is not None:
-            raise ModelError("The fusion with YASA needs each picture's own probabilities: "
-                             "build the model engine with smooth=False.")
+    def __init__(self, model, peer=None, *, weight: float | None = None) -> None:
         if peer is None:
             from app.core.inference.yasa_engine import YasaEngine
 
             peer = YasaEngine()
         self.model, self.peer = model, peer
-        self.weight = check_weight(weight)
+        self.weight = None if weight is None else check_weight(weight)
         self.name = f"{model.name}+{peer.name}"
         self.notices: list[str] = []
 
-    def describe(self) -> str:
+    def describe(self, weight: float) -> str:
         """One line for the export's provenance and the report."""
         return (f"{self.name}; stages from the product of {self.model.name}'s "
-                f"probabilities (weight {self.weight:g}) and {self.peer.name}'s "
-                f"(weight {1 - self.weight:g})")
+                f"probabilities (weight {weight:g}) and {self.peer.name}'s "
+                f"(weight {1 - weight:g})")
+
+    def weight_for(self, recording, sources: Mapping[str, str] | None = None) -> float:
+        """The model's weight for this study (the one given, else the card's for its leads)."""
+        if self.weight is not None:
+            return self.weight
+        from app.core.signals.render import resolve_sources
+
+        present = {r.slot for r, s in zip(self.model.spec.rows,
+                                          resolve_sources(recording, self.model.spec, sources))
+                   if s is not None}
+        return weight_for(present, self.model.bundle.fusion)
 
     def score(self, recording, **kw) -> Hypnogram:
         from app.core.inference.engine import drain
@@ -152,20 +187,22 @@ class FusedEngine:
 
         hyp = yield from self.model.predict(recording, epochs=epochs, progress=progress,
                                             should_stop=should_stop, sources=sources,
-                                            check=check, peer_advice=False)
+                                            check=check, peer_advice=False,
+                                            smooth=False)
         if hyp.meta.get("stopped"):
             return hyp  # a cancelled run keeps what the model scored, labelled as its own
         peer = self.peer.score(recording, epochs=epochs, sources=sources)
-        stages, probs = fuse_hypnograms(hyp, peer, self.weight)
+        weight = self.weight_for(recording, sources)
+        stages, probs = fuse_hypnograms(hyp, peer, weight)
         # the model's night warning was about its own stages, not the fused ones
         self.notices = [n for n in hyp.meta.get("notices", [])
                         if n != hyp.meta.get("night_warning")]
         self.notices += [n for n in peer.meta.get("notices", []) if n not in self.notices]
         meta = {**hyp.meta, "model": self.name, "engine": "fused",
                 "fusion": {"model": self.model.name, "peer": self.peer.name,
-                           "weight": self.weight, "changed": int((stages != hyp.stages).sum()),
+                           "weight": weight, "changed": int((stages != hyp.stages).sum()),
                            "peer_sources": peer.meta.get("sources")},
-                "probabilities_from": self.describe(), "notices": self.notices}
+                "probabilities_from": self.describe(weight), "notices": self.notices}
         meta.pop("night_warning", None)
         warning = "" if epochs is not None else implausible_night(stages, hyp.epoch_sec)
         if warning:

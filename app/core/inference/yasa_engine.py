@@ -77,15 +77,8 @@ class YasaEngine:
 
     def channels(self, recording, override: Mapping[str, str] | None = None) -> dict:
         """The Source YASA reads for ``eeg``, ``eog`` and ``emg`` (None where absent)."""
-        filled = recording.fill_slots([*self.eeg_slots, "e1", "chin"], override)
-        eeg = next((filled[s] for s in self.eeg_slots if filled[s] is not None), None)
-        if eeg is None:
-            where = (", ".join(self.eeg_slots[:-1]) + " or " + self.eeg_slots[-1]
-                     if len(self.eeg_slots) > 1 else self.eeg_slots[0])
-            raise ModelError(f"{recording.path.name} has no {where} EEG for YASA; map one "
-                             "in the channel mapping.")
-        return {"eeg": eeg, "eog": filled["e1"] if self.use_eog else None,
-                "emg": filled["chin"] if self.use_emg else None}
+        return read_channels(recording, override, eeg_slots=self.eeg_slots,
+                             use_eog=self.use_eog, use_emg=self.use_emg)
 
     def predict(self, recording, *, epochs: Sequence[int] | None = None,
                 progress: ProgressFn | None = None, should_stop: StopFn | None = None,
@@ -168,6 +161,22 @@ class YasaEngine:
             out[rows:] = 0.2
         out /= out.sum(axis=1, keepdims=True)
         return out
+
+
+def read_channels(recording, override: Mapping[str, str] | None = None, *,
+                  eeg_slots: Sequence[str] = EEG_SLOTS, use_eog: bool = True,
+                  use_emg: bool = True) -> dict:
+    """The Source YASA would read for ``eeg``, ``eog`` and ``emg`` (None where absent),
+    without importing yasa; a ModelError when the study has no EEG for it."""
+    filled = recording.fill_slots([*eeg_slots, "e1", "chin"], override)
+    eeg = next((filled[s] for s in eeg_slots if filled[s] is not None), None)
+    if eeg is None:
+        where = (", ".join(eeg_slots[:-1]) + " or " + eeg_slots[-1]
+                 if len(eeg_slots) > 1 else eeg_slots[0])
+        raise ModelError(f"{recording.path.name} has no {where} EEG for YASA; map one "
+                         "in the channel mapping.")
+    return {"eeg": eeg, "eog": filled["e1"] if use_eog else None,
+            "emg": filled["chin"] if use_emg else None}
 
 
 def _resample(x: np.ndarray, sfreq: float, target: float) -> np.ndarray:
