@@ -91,6 +91,7 @@ def run_info(args: argparse.Namespace) -> int:
     metrics = dict(d["metrics"] or {})
     subsets = metrics.pop("channel_subsets", None)
     real = metrics.pop("real_recordings", None)
+    metrics.pop("fusion", None)  # printed as its own table, below
     d["metrics"] = metrics
     for label, key in (("training data", "training_data"), ("metrics", "metrics"),
                        ("intended use", "intended_use"), ("limitations", "limitations"),
@@ -99,10 +100,23 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"  {label}:{text}" if text.startswith("\n") else f"  {label + ':':<16} {text}")
     _print_validation(bundle.card.get("calibration"), subsets, real)
     _print_smoothing(bundle.card.get("smoothing"))
+    _print_fusion(bundle.fusion)
     if d["synthetic_only"]:
         print("  NOTE: trained on synthetic signals only. It demonstrates the software; it "
               "is not validated on real patients and must not be used for diagnosis.")
     return 0
+
+
+def _print_fusion(fusion: dict | None) -> None:
+    """The card's fusion with its peer: the weights and, per lead set, the three figures."""
+    if fusion is None:
+        return
+    w = fusion["weights"]
+    print(f"  fused with {fusion['peer']}: the model's weight {w['one EEG lead']:g} with one "
+          f"EEG lead, {w['several leads']:g} with several ({fusion.get('data', '')})")
+    for r in fusion.get("results", []):
+        print(f"    {r['name']:<62} fused {r['fused']:.3f}  model {r['model']:.3f}  "
+              f"{fusion['peer']} {r['peer']:.3f}")
 
 
 def _figure(d: dict, key: str, fmt: str = ".3f") -> str:
@@ -129,7 +143,7 @@ def _print_validation(cal: dict | None, subsets: dict | None, real: dict | None)
             peer = rows[0].get("peer")
             if isinstance(peer, dict):
                 print(f"                   whole nights: {peer.get('data', '')}, this model "
-                      "as psg-lens score stages them beside the peer")
+                      "as psg-lens score --engine vlm stages them beside the peer")
             for r in rows:
                 peer = r.get("peer") if isinstance(r.get("peer"), dict) else None
                 beside = (f"  | whole nights: score {_figure(peer, 'model_accuracy')}, "

@@ -34,12 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(.csv, .tsv, .xml, .edf, .json, .txt)")
     p.add_argument("--out-dir", help="folder for one hypnogram per study (resumable)")
     p.add_argument("--format", help="output format with --out-dir (default csv)")
-    p.add_argument("--engine", choices=("vlm", "yasa", "fused"), default="vlm",
-                   help="vlm: the model bundle (default); yasa: YASA's classifier; fused: "
-                        "both, each epoch's stage from the product of their probabilities")
+    p.add_argument("--engine", choices=("auto", "vlm", "yasa", "fused"), default="auto",
+                   help="auto (default): the model bundle, fused with YASA for a study whose "
+                        "leads are ones the model's card measured YASA reading better; "
+                        "vlm: the model alone; yasa: YASA's classifier; fused: both, "
+                        "each epoch's stage from the product of their probabilities")
     p.add_argument("--fusion-weight", type=float, default=None, metavar="W",
-                   help="with --engine fused: the model's weight, 0 (YASA alone) to 1 (the "
-                        "model alone); default the one bench/fusion.py fitted")
+                   help="when fused (--engine fused, or auto where it fuses): the model's "
+                        "weight, 0 (YASA alone) to 1 (the model alone); default the one "
+                        "bench/fusion.py fitted")
     p.add_argument("--model", help="model bundle folder (default: the embedded model)")
     p.add_argument("--hf", action="store_true",
                    help="--model is a plain Hugging Face folder or hub id without a card")
@@ -89,13 +92,16 @@ def make_engine(args: argparse.Namespace):
 
         return YasaEngine()
     if args.engine == "fused":
-        from app.core.inference.fusion import DEFAULT_WEIGHT, FusedEngine
+        from app.core.inference.fusion import FusedEngine
 
-        model = _model_engine(args, smooth=False)
-        weight = DEFAULT_WEIGHT if args.fusion_weight is None else args.fusion_weight
-        return FusedEngine(model, weight=weight)
-    return _model_engine(args, smooth=not (getattr(args, "no_smooth", False)
-                                           or getattr(args, "smooth", False)))
+        return FusedEngine(_model_engine(args, smooth=False), weight=args.fusion_weight)
+    own = (getattr(args, "no_smooth", False) or getattr(args, "smooth", False))
+    model = _model_engine(args, smooth=not own)
+    if args.engine == "vlm" or own or args.hf or getattr(args, "cross_check", False):
+        return model  # these options are about the model's own stages
+    from app.core.inference.auto import AutoEngine
+
+    return AutoEngine(model, weight=getattr(args, "fusion_weight", None))
 
 
 def _model_engine(args: argparse.Namespace, *, smooth: bool):
@@ -284,9 +290,10 @@ def run(args: argparse.Namespace) -> int:
                            "of them.")
     fusion_weight = getattr(args, "fusion_weight", None)
     if fusion_weight is not None:
-        if args.engine != "fused":
-            raise PSGLensError("--fusion-weight sets the model's share of --engine fused; "
-                               "add --engine fused or drop it.")
+        if args.engine not in ("fused", "auto"):
+            raise PSGLensError(f"--fusion-weight sets the model's share when it is fused "
+                               f"with YASA, which --engine {args.engine} never is; use "
+                               "--engine fused or drop it.")
         from app.core.inference.fusion import check_weight
 
         check_weight(fusion_weight)  # before the model is loaded

@@ -185,6 +185,27 @@ def test_model_info_puts_the_peer_beside_each_subset(bundle, tmp_path, capsys):
         capsys.readouterr().out
 
 
+def test_model_info_prints_the_fusion_the_card_measured(bundle, tmp_path, capsys):
+    import json
+    import shutil
+
+    copy = tmp_path / "fused"
+    shutil.copytree(bundle, copy)
+    card = json.loads((copy / "model_card.json").read_text())
+    card.setdefault("metrics", {})["fusion"] = {
+        "peer": "yasa/0.8.1", "weights": {"one EEG lead": 0.3, "several leads": 0.5},
+        "data": "fit on 4 nights", "results": [{"name": "one central EEG",
+                                                 "slots": ["central"], "fused": 0.92,
+                                                 "model": 0.87, "peer": 0.88}]}
+    (copy / "model_card.json").write_text(json.dumps(card))
+    assert main(["model", "info", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "fused with yasa/0.8.1: the model's weight 0.3 with one EEG lead, 0.5 with " \
+           "several (fit on 4 nights)" in out
+    assert "fused 0.920  model 0.870  yasa/0.8.1 0.880" in out
+    assert "'weights'" not in out  # not dumped again among the raw metrics
+
+
 def test_model_info_on_a_folder_without_card(tmp_path, capsys):
     assert main(["model", "info", str(tmp_path)]) == 2
     assert "has no model_card.json" in capsys.readouterr().err
@@ -234,7 +255,7 @@ def test_any_unexpected_error_is_one_sentence_and_the_traceback_is_logged(
     assert "Traceback" in (tmp_path / "log" / "psg-lens.log").read_text()
 
 
-def _score_with_the_shipped_model(tmp_path, capsys, montage: str) -> str:
+def _score_with_the_shipped_model(tmp_path, capsys, montage: str, *extra: str) -> str:
     """Six epochs recorded with ``montage``, scored by the embedded model: its stderr."""
     pytest.importorskip("transformers")
     from app.core.synth import make_study_file
@@ -242,15 +263,23 @@ def _score_with_the_shipped_model(tmp_path, capsys, montage: str) -> str:
     path = tmp_path / f"{montage}.edf"
     make_study_file(path, stages=np.resize([0, 2, 3, 4], 6), seed=1, montage=montage,
                     sfreq=100.0)
-    assert main(["score", str(path), "--device", "cpu", "-o", str(tmp_path / "o.csv")]) == 0
+    assert main(["score", str(path), "--device", "cpu", "-o", str(tmp_path / "o.csv"),
+                 *extra]) == 0
     return " ".join(capsys.readouterr().err.split())
 
 
 def test_a_lone_central_lead_is_told_the_peer_the_card_measured_better(tmp_path, capsys):
-    # the shipped card's peer_comparisons (bench/single_lead.py --update-card)
-    err = _score_with_the_shipped_model(tmp_path, capsys, "single-c3")
+    # the shipped card's peer_comparisons (bench/single_lead.py --update-card): the model
+    # alone is told of YASA; by default `score` fuses the two and says why
+    err = _score_with_the_shipped_model(tmp_path, capsys, "single-c3", "--engine", "vlm")
     assert "With only these channels this model is weak" in err
     assert "consider scoring this study with yasa/" in err and "--engine yasa" in err
+    pytest.importorskip("yasa")
+    err = _score_with_the_shipped_model(tmp_path, capsys, "single-c3")
+    assert "consider scoring" not in err
+    assert "With only these channels the model card measured yasa/" in err
+    assert "Each epoch was therefore staged from both together" in err
+    assert "+yasa/" in _read(tmp_path / "o.csv").scorer
 
 
 def test_the_shipped_cards_subset_table_advises_the_peer_only_where_it_did_better(
@@ -258,7 +287,7 @@ def test_the_shipped_cards_subset_table_advises_the_peer_only_where_it_did_bette
     # the channel-subset table's whole-night comparisons (python -m training subsets):
     # a Sleep-EDF-like study is told YASA did better; EEG + EOG without a chin, where
     # the model was ahead, is not
-    err = _score_with_the_shipped_model(tmp_path, capsys, "sleep-edf")
+    err = _score_with_the_shipped_model(tmp_path, capsys, "sleep-edf", "--engine", "vlm")
     assert "staged from these leads only, yasa/" in err and "--engine yasa" in err
     from app.core.inference.bundle import load_bundle
     from app.core.inference.engine import describe_missing
