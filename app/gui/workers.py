@@ -203,6 +203,22 @@ class SubprocessYasa:
         yield EpochBatchResult(idx, probs[idx], done=len(idx), total=len(idx))
         return None
 
+    def channels(self, recording, override=None) -> dict:
+        """The leads YASA would read (a ModelError when it has no EEG), without yasa."""
+        from app.core.inference.yasa_engine import read_channels
+
+        return read_channels(recording, override)
+
+    def score(self, recording, *, epochs=None, sources=None):
+        """The whole run as a Hypnogram (the fusion's peer, :mod:`app.core.inference.fusion`)."""
+        from app.core.inference.engine import ScoreAccumulator
+
+        acc = ScoreAccumulator(recording.n_epochs)
+        for result in self.predict(recording, epochs=epochs, sources=sources):
+            acc.add(result)
+        return acc.hypnogram(recording, scorer=self.name,
+                             meta={"engine": "yasa", "notices": list(self.notices)})
+
 
 def default_engine_factory(request: EngineRequest):
     """StageEngine for a bundle, YASA (in a child process) for the second opinion."""
@@ -412,54 +428,77 @@ class _Worker(_Signals):
             self.finished.emit(job.job_id, {"stopped": True, "notices": []})
             return
         engine = self._engine(job.request)
+        rec = Recording.open(job.study)
+        sources = job.channel_map or None
+        runner, peer, why = engine, None, ""
+        if job.request.kind == "vlm" and hasattr(engine, "bundle"):
+            # as `psg-lens score` does: fused with YASA where the card found these leads weak
+            from app.core.inference.auto import AutoEngine
+
+            auto = AutoEngine(engine, peer_factory=SubprocessYasa)
+            kind, comparison = auto.choice(rec, sources)
+            peer = auto.peer_for(rec, sources) if kind == "fused" else None
+            if peer is not None:
+                runner, why = auto, auto.why(rec, sources, comparison, alone="")
+            elif kind == "fused":  # the card advises YASA, which cannot read this study
+                from app.core.inference.auto import UNFUSED
+
+                runner, why = auto, UNFUSED
         spec = getattr(engine, "spec", None)
         bundle = getattr(engine, "bundle", None)
-        info = {"name": engine.name, "kind": job.request.kind, "bundle": job.request.bundle,
+        info = {"name": engine.name if peer is None else f"{engine.name}+{peer.name}",
+                "kind": job.request.kind if peer is None else "fused",
+                "bundle": job.request.bundle,
                 "spec_json": spec.to_json() if spec is not None else None,
                 "synthetic_only": bool(getattr(bundle, "card", {}).get("synthetic_only"))
                 if bundle is not None else False}
         smoothing = getattr(engine, "smoothing", None)
-        if smoothing is not None:  # the run's stages use the whole night, as `score` does
+        if smoothing is not None and peer is None:  # stages use the whole night, as `score`'s
             info["smoothing"] = smoothing.to_dict()
         chat = getattr(engine, "chat", None)
         if chat is not None:  # a chat model: how it was asked goes with the run
             info["mode"] = engine.mode
             info["layout_context"] = list(chat.layout.context)
-        rec = Recording.open(job.study)
         kw = {}
         if hasattr(engine, "check_input"):  # the input check first: its verdicts go with the run
             self.status.emit("Checking the channels…")
-            report = engine.check_input(rec, job.channel_map or None)
+            report = engine.check_input(rec, sources)
             info["input_check"] = report.to_dict()
             # the advice is shown on its own, as a warning, in the window's words
-            info["missing"] = engine.missing_notice(rec, job.channel_map or None,
-                                                    advice=False)
-            info["advice"] = engine.peer_advice(rec, job.channel_map or None,
-                                                commands=WINDOW_COMMANDS)
+            info["missing"] = engine.missing_notice(rec, sources, advice=False)
+            info["advice"] = why or engine.peer_advice(rec, sources, commands=WINDOW_COMMANDS)
             kw["check"] = report
         self.started.emit(job.job_id, info)
         self.status.emit(f"Scoring with {engine.name}…")
-        gen = engine.predict(rec, epochs=job.epochs, should_stop=job.stop.is_set,
-                             sources=job.channel_map or None, **kw)
-        t0, done = time.perf_counter(), 0
+        gen = runner.predict(rec, epochs=job.epochs, should_stop=job.stop.is_set,
+                             sources=sources, **kw)
+        t0, done, rate, hyp = time.perf_counter(), 0, 0.0, None
+        total = len(job.epochs) if job.epochs is not None else rec.n_epochs
         while True:
             try:
                 res = next(gen)
-            except StopIteration:
+            except StopIteration as end:
+                hyp = end.value
                 break
             done += len(res.epochs)
             rate = done / max(1e-9, time.perf_counter() - t0)
-            total = int(getattr(res, "total", 0) or (len(job.epochs) if job.epochs is not None
-                                                     else rec.n_epochs))
+            total = int(getattr(res, "total", 0) or total)
             answers = (None if getattr(res, "answers", None) is None
                        else [a.to_dict() for a in res.answers])
             self.batch.emit(job.job_id, np.array(res.epochs, dtype=np.int64),
                             np.array(res.probabilities, dtype=np.float32), done, total, rate,
                             answers)
+            if peer is not None and done >= total:
+                self.status.emit(f"Fusing with {peer.name}…")
+        if hyp is not None and "fusion" in hyp.meta:  # the fused stages replace the model's
+            idx = np.arange(rec.n_epochs) if job.epochs is None else np.asarray(job.epochs)
+            idx = idx[hyp.stages[idx] >= 0]
+            self.batch.emit(job.job_id, idx.astype(np.int64),
+                            hyp.probabilities[idx].astype(np.float32), done, total, rate, None)
         elapsed = time.perf_counter() - t0
         self.finished.emit(job.job_id, {"stopped": job.stop.is_set(), "done": done,
                                         "rate": done / elapsed if elapsed > 0 else 0.0,
-                                        "notices": list(getattr(engine, "notices", []))})
+                                        "notices": list(getattr(runner, "notices", []))})
 
 
 class ModelWorker(_Signals):

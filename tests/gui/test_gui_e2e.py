@@ -513,9 +513,12 @@ def test_the_model_view_says_which_rows_are_missing_and_what_that_costs(
     text = w.study_view.model_view.summary.text()
     assert "single.edf has no channel for F4-M1, O2-M1, E1-M2, E2-M2, Chin" in text
     assert "drawn dashed" in text
-    # the advice names the window's menu item, not the command line
-    assert "&#9888; With only these channels this model is weak" in text  # a warning line
-    assert "consider scoring this study with yasa/0.8.1 (Model &gt; Second opinion from " \
-           "YASA, Ctrl+Shift+Y)" in text and "--engine yasa" not in text
-    assert text.count("this model is weak") == 1  # not again in the missing-row notice
-    assert "this model is weak" in w.c.report_inputs()["model_info"]["caution"]  # on paper
+    # as `psg-lens score` does, the run is the model and YASA together, and says why
+    assert "&#9888; With only these channels the model card measured yasa/0.8.1 ahead" in text
+    assert "staged from both together" in text and "--engine" not in text
+    assert "consider scoring" not in text
+    run = w.c.workspace.active_run
+    assert "+yasa/" in run.bundle_id and run.meta["engine"] == "fused"
+    assert run.smoothing is None  # the fused stages are not smoothed again
+    assert (w.c.workspace.model.stages >= 0).all()
+    assert "staged from both together" in w.c.report_inputs()["model_info"]["caution"]
