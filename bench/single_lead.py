@@ -6,7 +6,8 @@ whole varied nights with exactly that montage (``psg-lens synth --montage single
 ``single-cz``, seeds 910000+, none of them used in training, calibration or smoothing),
 scores each with the model as ``psg-lens score`` does (whole-night smoothing) and each
 picture alone, with YASA on the same lead in the same run, and with the two fused as
-``psg-lens score --engine fused`` does, against the stages a scorer would give
+``psg-lens score`` does with one central lead (the weight the card records for one EEG
+lead, from bench/fusion.py), against the stages a scorer would give
 (``study.scored_stages``).
 
 Synthetic nights: a pipeline check of how well the picture of one lead carries the stage,
@@ -44,7 +45,7 @@ def _recall(truth: np.ndarray, pred: np.ndarray) -> str:
 def main() -> int:
     from app.commands.score import default_model_path
     from app.core.inference.engine import StageEngine
-    from app.core.inference.fusion import DEFAULT_WEIGHT, fuse_hypnograms
+    from app.core.inference.fusion import fuse_hypnograms, weight_for
     from app.core.inference.yasa_engine import YasaEngine
     from app.core.scoring.agreement import agreement
     from app.core.synth import synthesize
@@ -64,6 +65,7 @@ def main() -> int:
     # every night lacks the same five rows: say so once here, not once per night
     logging.getLogger("app.core.inference.engine").setLevel(logging.ERROR)
     yasa = YasaEngine(use_eog=False, use_emg=False)
+    weight = weight_for({"central"}, engine.bundle.fusion)  # the card's, for one EEG lead
     print(f"model: {engine.name} ({args.model}); peer: {yasa.name} on the same lead; "
           "the five other rows of the picture are drawn missing (dashed)")
     pooled: dict[str, list[np.ndarray]] = {"truth": [], "model": [], "alone": [], "yasa": [],
@@ -85,7 +87,7 @@ def main() -> int:
             peer_hyp = yasa.score(rec)
             times["yasa"] += time.perf_counter() - t0
             peer = peer_hyp.stages
-            fused, _ = fuse_hypnograms(raw, peer_hyp, DEFAULT_WEIGHT)
+            fused, _ = fuse_hypnograms(raw, peer_hyp, weight)
             truth = np.asarray(study.scored_stages)
             for key, val in (("truth", truth), ("model", hyp.stages), ("alone", alone),
                              ("yasa", peer), ("fused", fused)):
@@ -99,7 +101,7 @@ def main() -> int:
     first = "model (whole-night smoothing)" if smoothed else "model (card has no smoothing)"
     for key, name in (("model", first), ("alone", "model, each picture alone"),
                       ("yasa", "YASA, same lead"),
-                      ("fused", f"fused, weight {DEFAULT_WEIGHT:g}")):
+                      ("fused", f"fused, weight {weight:g}")):
         pred = np.concatenate(pooled[key])
         a = agreement(truth, pred)
         acc[key] = a.accuracy

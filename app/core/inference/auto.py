@@ -23,7 +23,6 @@ from typing import Any
 
 from app.core.inference.engine import drain
 from app.core.scoring.hypnogram import Hypnogram
-from app.core.signals.render import resolve_sources
 from app.errors import PSGLensError
 
 log = logging.getLogger(__name__)
@@ -109,9 +108,9 @@ class AutoEngine:
         return hyp
 
     def _present(self, recording, sources) -> set[str]:
-        if sources is None or isinstance(sources, Mapping):
-            sources = resolve_sources(recording, self.spec, sources)
-        return {r.slot for r, s in zip(self.spec.rows, sources) if s is not None}
+        from app.core.inference.fusion import present_slots
+
+        return present_slots(recording, self.spec, sources)
 
     def why(self, recording, sources: Mapping[str, str] | None = None,
             comparison: dict | None = None, *,

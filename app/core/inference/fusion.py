@@ -55,6 +55,16 @@ def weight_for(present: set[str] | frozenset[str], figures: dict | None = None) 
                                     else "several leads"])
 
 
+def present_slots(recording, spec, sources=None) -> set[str]:
+    """The picture's slots ``recording`` fills (``sources``: a slot -> channel mapping,
+    or the Source per row as from ``resolve_sources``)."""
+    from app.core.signals.render import resolve_sources
+
+    if sources is None or isinstance(sources, Mapping):
+        sources = resolve_sources(recording, spec, sources)
+    return {r.slot for r, s in zip(spec.rows, sources) if s is not None}
+
+
 def is_lone_lead(present: set[str] | frozenset[str]) -> bool:
     """True when the picture's only filled slot is one EEG lead."""
     from app.core.signals.quality import EEG_SLOTS
@@ -162,12 +172,8 @@ class FusedEngine:
         """The model's weight for this study (the one given, else the card's for its leads)."""
         if self.weight is not None:
             return self.weight
-        from app.core.signals.render import resolve_sources
-
-        present = {r.slot for r, s in zip(self.model.spec.rows,
-                                          resolve_sources(recording, self.model.spec, sources))
-                   if s is not None}
-        return weight_for(present, self.model.bundle.fusion)
+        return weight_for(present_slots(recording, self.model.spec, sources),
+                          self.model.bundle.fusion)
 
     def score(self, recording, **kw) -> Hypnogram:
         from app.core.inference.engine import drain
