@@ -75,6 +75,7 @@ class Settings:
     heatmap_opacity: float = 0.5
     explain_method: str = "ig"  # README, Explanations: near-ablation faithfulness, ~6x faster
     answer_mode: str = ""       # chat models (SleepVLM): "" the card's, rationale or fast
+    fuse_weak_leads: bool = True  # as `psg-lens score`: fused with YASA where the card says
     hypopnea_rule: str = "1A"   # AASM: 1A (3 % or arousal, recommended) or 1B (4 %)
     eeg_uv_per_mm: float = 0.0  # paper sensitivity of EEG/EOG rows (0: as the gains say)
     mm_per_s: float = 0.0       # paper timebase (0: the 30 s / 60 s / 5 min window)
@@ -100,6 +101,7 @@ class Settings:
             "heatmap_opacity": lambda v: isinstance(v, (int, float)) and 0 <= v <= 1,
             "explain_method": lambda v: v in ("ablation", "occlusion", "ig", "rollout"),
             "answer_mode": lambda v: v in ("", "rationale", "fast"),
+            "fuse_weak_leads": lambda v: isinstance(v, bool),
             "hypopnea_rule": lambda v: v in ("1A", "1B"),
             "eeg_uv_per_mm": lambda v: isinstance(v, (int, float)) and 0 <= v <= 200,
             "mm_per_s": lambda v: isinstance(v, (int, float)) and 0 <= v <= 100,

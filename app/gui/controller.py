@@ -237,7 +237,7 @@ class Controller(QObject):
         if b is not None and b.layout is not None:
             mode = self.settings.answer_mode or b.answer.default_mode
         return EngineRequest("vlm", bundle, self.settings.device, self.settings.batch_size,
-                             mode)
+                             mode, fuse=self.settings.fuse_weak_leads)
 
     def cancel_run(self) -> None:
         if self.worker.busy:

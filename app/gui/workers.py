@@ -54,6 +54,7 @@ class EngineRequest:
     device: str = "auto"
     batch_size: int = 16
     mode: str | None = None       # chat models: rationale | fast (None: the card's)
+    fuse: bool = True             # fused with YASA where the card found the leads weak
 
     @property
     def key(self) -> tuple:
@@ -431,7 +432,7 @@ class _Worker(_Signals):
         rec = Recording.open(job.study)
         sources = job.channel_map or None
         runner, peer, why = engine, None, ""
-        if job.request.kind == "vlm" and hasattr(engine, "bundle"):
+        if job.request.kind == "vlm" and job.request.fuse and hasattr(engine, "bundle"):
             # as `psg-lens score` does: fused with YASA where the card found these leads weak
             from app.core.inference.auto import AutoEngine
 

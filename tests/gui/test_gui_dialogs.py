@@ -172,7 +172,10 @@ def test_settings_dialog_round_trip(qtbot, window):
     dlg.advance.setChecked(False)
     dlg.theme.setCurrentText("dark")
     dlg.colors["REM"] = "#123456"
+    assert dlg.fuse.isChecked()  # as psg-lens score: fused where the card found leads weak
+    dlg.fuse.setChecked(False)
     s = dlg.result_settings()
+    assert s.fuse_weak_leads is False
     assert (s.scorer_name, s.low_confidence, s.auto_advance, s.theme) == ("Ada", 0.75, False,
                                                                           "dark")
     assert s.stage_colors["REM"] == "#123456" and s.stage_colors["W"] == DEFAULT_STAGE_COLORS["W"]

@@ -484,8 +484,10 @@ def test_input_check_runs_before_the_model_and_its_verdicts_stay_with_the_run(
         again.close()
 
 
-def test_the_model_view_says_which_rows_are_missing_and_what_that_costs(
-        qtbot, make_window, tmp_path_factory, tmp_path, monkeypatch):
+def _single_lead_run(qtbot, make_window, tmp_path_factory, tmp_path, monkeypatch,
+                     **settings):
+    """A C3-A1-only study scored in the window by a model whose card found YASA better
+    with that lead; the window once the run is done."""
     pytest.importorskip("transformers")
     from models import cached, full_bundle
 
@@ -505,11 +507,18 @@ def test_the_model_view_says_which_rows_are_missing_and_what_that_costs(
             "slots": ["central"], "model_accuracy": 0.6, "peer": "yasa/0.8.1",
             "peer_accuracy": 0.8, "data": "6 nights", "command": "psg-lens score --engine yasa"}]
     monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "config"))
-    w = make_window(Settings(default_bundle=str(bundle), device="cpu", batch_size=4),
-                    default_engine_factory)
+    w = make_window(Settings(default_bundle=str(bundle), device="cpu", batch_size=4,
+                             **settings), default_engine_factory)
     w.c.open_study(path)
     assert run_model_unless_done(w.c)
     wait_idle(qtbot, w, timeout=60000)
+    return w
+
+
+def test_the_model_view_says_which_rows_are_missing_and_what_that_costs(
+        qtbot, make_window, tmp_path_factory, tmp_path, monkeypatch):
+    pytest.importorskip("yasa")
+    w = _single_lead_run(qtbot, make_window, tmp_path_factory, tmp_path, monkeypatch)
     text = w.study_view.model_view.summary.text()
     assert "single.edf has no channel for F4-M1, O2-M1, E1-M2, E2-M2, Chin" in text
     assert "drawn dashed" in text
@@ -522,3 +531,17 @@ def test_the_model_view_says_which_rows_are_missing_and_what_that_costs(
     assert run.smoothing is None  # the fused stages are not smoothed again
     assert (w.c.workspace.model.stages >= 0).all()
     assert "staged from both together" in w.c.report_inputs()["model_info"]["caution"]
+
+
+def test_with_fusion_off_the_model_runs_alone_and_names_the_peer_in_the_windows_words(
+        qtbot, make_window, tmp_path_factory, tmp_path, monkeypatch):
+    w = _single_lead_run(qtbot, make_window, tmp_path_factory, tmp_path, monkeypatch,
+                         fuse_weak_leads=False)
+    text = w.study_view.model_view.summary.text()
+    assert "+yasa/" not in w.c.workspace.active_run.bundle_id
+    # the advice names the window's menu item, not the command line
+    assert "&#9888; With only these channels this model is weak" in text  # a warning line
+    assert "consider scoring this study with yasa/0.8.1 (Model &gt; Second opinion from " \
+           "YASA, Ctrl+Shift+Y)" in text and "--engine yasa" not in text
+    assert text.count("this model is weak") == 1  # not again in the missing-row notice
+    assert "this model is weak" in w.c.report_inputs()["model_info"]["caution"]  # on paper

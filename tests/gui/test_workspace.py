@@ -314,9 +314,10 @@ def test_damaged_or_newer_settings_fall_back(tmp_path, monkeypatch):
     assert s.theme == "light" and "not valid JSON" in s.notes[0]
     (tmp_path / "settings.json").write_text(json.dumps({
         "schema_version": 99, "theme": "neon", "low_confidence": 0.7, "future_key": 1,
-        "stage_colors": {"W": "#000000", "N1": "blue"}}))
+        "fuse_weak_leads": "no", "stage_colors": {"W": "#000000", "N1": "blue"}}))
     s = load_settings()
     assert s.theme == "light" and s.low_confidence == 0.7
+    assert s.fuse_weak_leads is True and any("fuse_weak_leads" in n for n in s.notes)
     assert s.stage_colors["W"] == "#000000" and s.stage_colors["N1"] == "#56B4E9"
     assert any("newer" in n for n in s.notes) and any("theme" in n for n in s.notes)
 

@@ -69,6 +69,13 @@ class SettingsDialog(QDialog):
                              "stage with the rationale left empty: several times quicker, "
                              "outside what the model was trained on. Write a rationale for "
                              "one epoch any time from the Model panel.")
+        self.fuse = QCheckBox("With leads the model's card found it weak on (one EEG lead, "
+                              "EEG without EOG or chin), stage with the model and YASA "
+                              "together")
+        self.fuse.setChecked(s.fuse_weak_leads)
+        self.fuse.setToolTip("As psg-lens score does. Off: the model alone, as "
+                             "psg-lens score --engine vlm; heatmaps explain the model either "
+                             "way.")
         self.method = QComboBox()  # the heatmap the workstation asks for per epoch
         for text, value in HEATMAP_METHODS:
             self.method.addItem(text, value)
@@ -121,6 +128,7 @@ class SettingsDialog(QDialog):
         form.addRow("Device", self.device)
         form.addRow("Batch size", self.batch)
         form.addRow("Answer mode", self.mode)
+        form.addRow("Weak leads", self.fuse)
         form.addRow("Heatmap method", self.method)
         form.addRow("Hypopnea rule (event detectors)", self.hypopnea)
         form.addRow("EEG sensitivity (paper)", self.sensitivity)
@@ -162,6 +170,7 @@ class SettingsDialog(QDialog):
             scorer_id=self.scorer_id.text().strip(), default_bundle=self.bundle.text().strip(),
             device=self.device.currentText(), batch_size=self.batch.value(),
             answer_mode=str(self.mode.currentData() or ""),
+            fuse_weak_leads=self.fuse.isChecked(),
             explain_method=str(self.method.currentData() or "ig"),
             hypopnea_rule=str(self.hypopnea.currentData() or "1A"),
             eeg_uv_per_mm=round(self.sensitivity.value(), 1),
