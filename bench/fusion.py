@@ -12,7 +12,9 @@ half a point of the best, the smallest weight: the model learnt from synthetic n
 only, YASA from real PSG), and the accuracies are
 reported on the other half ("test") at those weights, beside the model as ``psg-lens
 score`` stages (whole-night smoothing) and YASA, with the ratio to YASA, per lead set.
-``--update-card`` writes the weights and the per-lead-set figures into the bundle's card
+The fused probabilities get a temperature fitted on the fit nights (expected calibration
+error on the test nights before and after, beside the model's and YASA's).
+``--update-card`` writes the weights, the temperature and the per-lead-set figures into the bundle's card
 (``metrics.fusion``): ``psg-lens score`` then fuses with those weights and quotes those
 figures when it fuses a study.
 
@@ -45,6 +47,11 @@ TIE = 0.005  # fit accuracies this close are one result on a few synthetic night
 
 def main() -> int:
     from app.commands.score import default_model_path
+    from app.core.inference.calibration import (
+        apply_temperature,
+        expected_calibration_error,
+        fit_temperature,
+    )
     from app.core.inference.engine import StageEngine
     from app.core.inference.fusion import fuse_hypnograms, is_lone_lead
     from app.core.inference.yasa_engine import EEG_SLOTS, YasaEngine
@@ -157,6 +164,26 @@ def main() -> int:
         figures[name] = {"fused": f, "model": m, "peer": y, "n_epochs": n}
         print(f"  {name:<40} fused {f:.3f}  model {m:.3f}  YASA {y:.3f}  "
               f"{f / y:.2f}x YASA  [{n} epochs]")
+    # calibration of what `score` writes when it fuses: a temperature fitted on the fit
+    # nights at the chosen weights, its error reported on the test nights
+    def rows(group, which):
+        truth = np.concatenate([c[2] for c in group])
+        probs = np.concatenate([which(c) for c in group])
+        ok = (truth >= 0) & (np.concatenate([c[3].stages for c in group]) >= 0)
+        return probs[ok], truth[ok]
+
+    def fused_probs(c):
+        return fuse_hypnograms(c[3], c[5], weight(c))[1]
+
+    temperature = fit_temperature(*rows(fit, fused_probs))
+    p_test, y_test = rows(test, fused_probs)
+    ece = {"before": expected_calibration_error(p_test, y_test),
+           "after": expected_calibration_error(apply_temperature(p_test, temperature), y_test)}
+    model_ece = expected_calibration_error(*rows(test, lambda c: c[8].probabilities))
+    yasa_ece = expected_calibration_error(*rows(test, lambda c: c[5].probabilities))
+    print(f"calibration on the test nights (expected calibration error, 10 bins): fused "
+          f"{ece['before']:.3f} -> {ece['after']:.3f} with temperature {temperature:.3f} "
+          f"(fitted on the fit nights); model as scored {model_ece:.3f}; YASA {yasa_ece:.3f}")
     print(f"time: model {t_model:.0f} s, YASA {t_yasa:.0f} s over {len(cases)} stagings "
           f"(the fusion itself adds both: {(t_model + t_yasa) / t_model:.2f}x the model's)")
     if args.update_card:
@@ -169,6 +196,8 @@ def main() -> int:
                     **figures[name], "data": nights(group)} for name, subset, group in by_subset]
         _update_card(Path(args.model), {
             "peer": cases[0][5].scorer, "weights": chosen, "results": results,
+            "temperature": round(temperature, 4),
+            "ece": {k: round(v, 4) for k, v in ece.items()},
             "data": (f"weights fitted on {len({c[1].split(',')[0] for c in fit})} nights "
                      f"(seeds {SEED}+), figures on {data}; synthetic nights only")})
     return 0

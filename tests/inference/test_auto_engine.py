@@ -100,8 +100,29 @@ def test_the_cards_fitted_weight_and_figures_are_used(tmp_path, tmp_path_factory
     assert hyp.meta["fusion"]["weight"] == 0.3  # the card's weight for one EEG lead
     assert ("which on 4 test nights was right on 0.83 (yasa/0.8.1 0.80, the model as "
             "scored 0.70)") in hyp.meta["fusion"]["why"]
+    assert hyp.meta["fusion"]["temperature"] == 1.0  # none in this card
     given = AutoEngine(StageEngine(path, device="cpu", batch_size=4), weight=0.8)
     assert given.score(_rec()).meta["fusion"]["weight"] == 0.8
+
+
+def test_the_cards_temperature_calibrates_the_fused_probabilities(tmp_path,
+                                                                   tmp_path_factory):
+    pytest.importorskip("yasa")
+    from app.core.inference.calibration import apply_temperature
+    from app.core.inference.fusion import FusedEngine
+
+    plain = _bundle(tmp_path / "a", tmp_path_factory, {"fusion": FUSION})
+    warm = _bundle(tmp_path / "b", tmp_path_factory, {"fusion": {**FUSION, "temperature": 2.0}})
+    rec = _rec()
+    one = FusedEngine(StageEngine(plain, device="cpu", batch_size=4)).score(rec)
+    two = FusedEngine(StageEngine(warm, device="cpu", batch_size=4)).score(rec)
+    assert two.meta["fusion"]["temperature"] == 2.0
+    assert (one.stages == two.stages).all()  # a temperature never changes the stage
+    assert np.allclose(two.probabilities, apply_temperature(one.probabilities, 2.0), atol=1e-5)
+    assert two.probabilities.max(axis=1).mean() < one.probabilities.max(axis=1).mean()
+    # a weight the user chose was not what the temperature was fitted for
+    given = FusedEngine(StageEngine(warm, device="cpu", batch_size=4), weight=0.3).score(rec)
+    assert given.meta["fusion"]["temperature"] == 1.0
 
 
 def test_the_weight_follows_the_number_of_leads():
@@ -118,6 +139,8 @@ def test_the_weight_follows_the_number_of_leads():
     {**FUSION, "results": [{"name": "x", "slots": "central", "fused": 0.8, "model": 0.7,
                             "peer": 0.8}]},
     {**FUSION, "peer": None},
+    {**FUSION, "temperature": 0.0},
+    {**FUSION, "temperature": "1.2"},
     "fused",
 ])
 def test_a_fusion_section_of_the_wrong_shape_falls_back_to_the_default(tmp_path,

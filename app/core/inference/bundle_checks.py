@@ -128,7 +128,8 @@ def is_peer_comparison(c: object) -> bool:
 
 def fusion_figures(found: object) -> dict | None:
     """A card's ``metrics.fusion`` (what bench/fusion.py fitted: the model's weight with
-    one EEG lead and with several, and per lead set the fused, model and peer accuracy)
+    one EEG lead and with several, the temperature of the fused probabilities, and per
+    lead set the fused, model and peer accuracy)
     if every figure has the right type, else None: a hand-edited section falls back to
     the default weight rather than stopping the model loading."""
     if not isinstance(found, dict) or not isinstance(found.get("peer"), str):
@@ -136,6 +137,9 @@ def fusion_figures(found: object) -> dict | None:
     weights = found.get("weights")
     if not (isinstance(weights, dict) and set(weights) == {"one EEG lead", "several leads"}
             and all(_is_number(w) and 0 <= w <= 1 for w in weights.values())):
+        return None
+    t = found.get("temperature", 1.0)
+    if not (_is_number(t) and 0.25 <= t <= 10):
         return None
     results = found.get("results", [])
     if not isinstance(results, list) or not all(

@@ -110,18 +110,22 @@ def check_weight(weight: float) -> float:
     return float(weight)
 
 
-def fuse_hypnograms(model: Hypnogram, peer: Hypnogram, weight: float
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def fuse_hypnograms(model: Hypnogram, peer: Hypnogram, weight: float,
+                    temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """``(stages, probabilities)`` of the fusion of a model run (each picture alone) and a
     peer's run of the same night: epochs the model did not stage keep its stage
     (Unscored) and probabilities, and epochs its input check found unlike the training
-    data keep a capped confidence."""
+    data keep a capped confidence. ``temperature`` calibrates the fused probabilities
+    (:func:`.calibration.apply_temperature`; the stages do not change)."""
+    from app.core.inference.calibration import apply_temperature
     from app.core.signals.quality import UNLIKE, CheckReport, temper
 
     staged = ((model.stages != int(Stage.UNSCORED))
               & ~np.isnan(peer.probabilities).any(axis=1))
     probs = fuse_probabilities(np.where(staged[:, None], model.probabilities, np.nan),
                                peer.probabilities, weight)
+    if temperature != 1.0:
+        probs[staged] = apply_temperature(probs[staged], temperature)
     if model.meta.get("input_check"):  # the check's caps still hold after the fusion
         unlike = (CheckReport.from_dict(model.meta["input_check"]).status == UNLIKE) & staged
         if unlike.any():
@@ -199,14 +203,16 @@ class FusedEngine:
             return hyp  # a cancelled run keeps what the model scored, labelled as its own
         peer = self.peer.score(recording, epochs=epochs, sources=sources)
         weight = self.weight_for(recording, sources)
-        stages, probs = fuse_hypnograms(hyp, peer, weight)
+        figures = self.model.bundle.fusion or {}
+        temperature = float(figures.get("temperature", 1.0)) if self.weight is None else 1.0
+        stages, probs = fuse_hypnograms(hyp, peer, weight, temperature)
         # the model's night warning was about its own stages, not the fused ones
         self.notices = [n for n in hyp.meta.get("notices", [])
                         if n != hyp.meta.get("night_warning")]
         self.notices += [n for n in peer.meta.get("notices", []) if n not in self.notices]
         meta = {**hyp.meta, "model": self.name, "engine": "fused",
                 "fusion": {"model": self.model.name, "peer": self.peer.name,
-                           "weight": weight, "changed": int((stages != hyp.stages).sum()),
+                           "weight": weight, "temperature": temperature, "changed": int((stages != hyp.stages).sum()),
                            "peer_sources": peer.meta.get("sources")},
                 "probabilities_from": self.describe(weight), "notices": self.notices}
         meta.pop("night_warning", None)
