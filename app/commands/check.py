@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.commands.score import default_model_path
+    from app.core.inference.auto import fusion_reason
     from app.core.inference.bundle import load_bundle
     from app.core.signals.quality import STATUS_TEXT, check_recording, display_name
     from app.core.signals.recording import Recording
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     rec = Recording.open(args.study, allow_truncated=args.truncated)
     sources = resolve_sources(rec, bundle.spec)
     report = check_recording(rec, bundle.spec, sources, reference=bundle.feature_reference)
+    reason = fusion_reason(bundle, {r.slot for r, s in zip(bundle.spec.rows, sources)
+                                    if s is not None})
     if args.json:
         out = report.to_dict()
         out["study"] = str(rec.path)
@@ -44,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         out["slots"] = {r.slot: None if s is None else display_name(s)
                         for r, s in zip(bundle.spec.rows, sources, strict=True)}
         out["counts"] = {STATUS_TEXT[k]: int((report.status == k).sum()) for k in STATUS_TEXT}
+        out["score_engine"] = "vlm" if reason is None else "fused"
         json.dump(out, sys.stdout, indent=2)
         print()
         return 0
@@ -53,6 +57,14 @@ def run(args: argparse.Namespace) -> int:
         shown = "missing (drawn as a dashed line)" if s is None else \
             f"{display_name(s)}  [{s.quality}]"
         print(f"  {r.label:<8} <- {shown}")
+    if reason is None:
+        print("psg-lens score stages this study with the model alone.")
+    else:
+        print(f"psg-lens score stages this study with the model and {reason['peer']} together: "
+              f"with these leads the card measured {reason['peer']} right on "
+              f"{reason['peer_accuracy']:.2f} of epochs and the model on "
+              f"{reason['model_accuracy']:.2f} ({reason['data']}); --engine vlm stages with "
+              "the model alone.")
     print(report.summary())
     counts = {k: int((report.status == k).sum()) for k in STATUS_TEXT}
     print("epochs: " + ", ".join(f"{n} {STATUS_TEXT[k]}" for k, n in counts.items()))

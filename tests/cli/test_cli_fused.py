@@ -77,3 +77,24 @@ def test_score_fuses_a_study_whose_leads_the_card_found_weak(tmp_path_factory, t
         assert main(["score", str(one), "-o", str(out), *base, *extra]) == 0
         assert "+yasa/" not in read_hypnogram(out).scorer, extra  # the model's own stages
     assert "consider scoring this study with yasa/0.8.1" in capsys.readouterr().err
+
+
+def test_check_says_how_score_will_stage_the_study(tmp_path_factory, tmp_path, capsys):
+    import json
+
+    from app.core.synth import make_study_file
+
+    bundle = _weak_on_one_lead(tmp_path_factory, tmp_path)
+    one = tmp_path / "c3.edf"
+    make_study_file(one, stages=np.resize([0, 2, 3, 4], 4), seed=1, montage="single-c3",
+                    sfreq=100.0)
+    full = study(tmp_path / "full.edf", 4, seed=2)
+    assert main(["check", str(one), "--model", str(bundle)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("psg-lens score stages this study with the model and yasa/0.8.1 together: with "
+            "these leads the card measured yasa/0.8.1 right on 0.80 of epochs and the model "
+            "on 0.60 (6 nights); --engine vlm stages with the model alone.") in out
+    assert main(["check", str(full), "--model", str(bundle)]) == 0
+    assert "psg-lens score stages this study with the model alone." in capsys.readouterr().out
+    assert main(["check", str(one), "--model", str(bundle), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["score_engine"] == "fused"

@@ -69,11 +69,8 @@ class AutoEngine:
         the fewest leads that include them all does (a model behind YASA with more leads
         is behind it with fewer, while YASA reads one EEG either way; of two as near,
         the one the model did better on)."""
-        c = best_comparison(self._present(recording, sources), self.bundle.peer_comparisons)
-        if c is None or not c["peer"].startswith("yasa/") \
-                or c["peer_accuracy"] <= c["model_accuracy"]:
-            return "vlm", None
-        return "fused", c
+        c = fusion_reason(self.bundle, self._present(recording, sources))
+        return ("vlm", None) if c is None else ("fused", c)
 
     def score(self, recording, **kw) -> Hypnogram:
         return drain(self.predict(recording, **kw))
@@ -143,6 +140,16 @@ class AutoEngine:
             log.info("no fusion for %s: %s", recording.path.name, err)
             return None
         return peer
+
+def fusion_reason(bundle, present: set[str]) -> dict | None:
+    """The card's comparison that makes a study filling ``present`` fused (YASA ahead of
+    the model there, see :meth:`AutoEngine.choice`), or None: the model alone."""
+    c = best_comparison(present, bundle.peer_comparisons)
+    if c is None or not c["peer"].startswith("yasa/") \
+            or c["peer_accuracy"] <= c["model_accuracy"]:
+        return None
+    return c
+
 
 def best_comparison(present: set[str], comparisons: Sequence[dict]) -> dict | None:
     """The first comparison made with exactly ``present``, else, of those with the fewest
