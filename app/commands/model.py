@@ -114,6 +114,11 @@ def _print_fusion(fusion: dict | None) -> None:
     w = fusion["weights"]
     print(f"  fused with {fusion['peer']}: the model's weight {w['one EEG lead']:g} with one "
           f"EEG lead, {w['several leads']:g} with several ({fusion.get('data', '')})")
+    if "temperature" in fusion:
+        ece = fusion.get("ece") if isinstance(fusion.get("ece"), dict) else {}
+        print(f"                   fused probabilities: temperature {fusion['temperature']:g}; "
+              f"expected calibration error {_figure(ece, 'before')} -> "
+              f"{_figure(ece, 'after')}")
     for r in fusion.get("results", []):
         print(f"    {r['name']:<62} fused {r['fused']:.3f}  model {r['model']:.3f}  "
               f"{fusion['peer']} {r['peer']:.3f}")

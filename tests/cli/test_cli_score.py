@@ -194,7 +194,7 @@ def test_model_info_prints_the_fusion_the_card_measured(bundle, tmp_path, capsys
     card = json.loads((copy / "model_card.json").read_text())
     card.setdefault("metrics", {})["fusion"] = {
         "peer": "yasa/0.8.1", "weights": {"one EEG lead": 0.3, "several leads": 0.5},
-        "data": "fit on 4 nights", "results": [{"name": "one central EEG",
+        "temperature": 0.5, "ece": {"before": 0.14, "after": 0.02}, "data": "fit on 4 nights", "results": [{"name": "one central EEG",
                                                  "slots": ["central"], "fused": 0.92,
                                                  "model": 0.87, "peer": 0.88}]}
     (copy / "model_card.json").write_text(json.dumps(card))
@@ -203,6 +203,7 @@ def test_model_info_prints_the_fusion_the_card_measured(bundle, tmp_path, capsys
     assert "fused with yasa/0.8.1: the model's weight 0.3 with one EEG lead, 0.5 with " \
            "several (fit on 4 nights)" in out
     assert "fused 0.920  model 0.870  yasa/0.8.1 0.880" in out
+    assert "temperature 0.5; expected calibration error 0.140 -> 0.020" in out
     assert "'weights'" not in out  # not dumped again among the raw metrics
 
 
