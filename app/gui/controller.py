@@ -345,6 +345,12 @@ class Controller(QObject):
             return None  # the run did not stage it (not yet, or refused): nothing to explain
         if ws.explanation_for(epoch) is not None and not (method or stage):
             return None
+        if stage is None and run.meta.get("engine") == "fused":
+            from app.core.scoring.stages import STAGE_LABELS
+
+            # the stage shown came from the model and YASA: show what in the model's
+            # picture speaks for it, not for the stage the picture alone would give
+            stage = STAGE_LABELS[int(run.hypnogram.stages[epoch])]
         request = EngineRequest("vlm", str(bundle), self.settings.device,
                                 self.settings.batch_size, run.mode)  # the run's own engine
         self._explain_job = self.worker.submit_explain(

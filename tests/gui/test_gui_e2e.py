@@ -531,6 +531,10 @@ def test_the_model_view_says_which_rows_are_missing_and_what_that_costs(
     assert run.smoothing is None  # the fused stages are not smoothed again
     assert (w.c.workspace.model.stages >= 0).all()
     assert "staged from both together" in w.c.report_inputs()["model_info"]["caution"]
+    asked = []  # the heatmap explains the stage shown, the fused one
+    w.c.worker.submit_explain = lambda *a, **kw: asked.append(kw["stage"]) or 99
+    w.c.request_explanation(3)
+    assert asked == [["W", "N1", "N2", "N3", "REM"][int(w.c.workspace.model.stages[3])]]
 
 
 def test_with_fusion_off_the_model_runs_alone_and_names_the_peer_in_the_windows_words(
