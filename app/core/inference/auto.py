@@ -56,10 +56,6 @@ class AutoEngine:
         self.name, self.spec, self.bundle = model.name, model.spec, model.bundle
         self.notices: list[str] = []
 
-    @property
-    def smoothing(self):
-        return self.model.smoothing
-
     def choice(self, recording, sources: Sequence | Mapping | None = None
                ) -> tuple[str, dict | None]:
         """``("fused", comparison)`` when the card measured YASA ahead of the model with
@@ -114,14 +110,14 @@ class AutoEngine:
             alone: str = "psg-lens score --engine vlm stages with the model alone") -> str:
         """The sentence a fused run carries: what the card measured with these leads, the
         weight, and (``alone``, "" to leave out) how to stage with the model alone."""
-        from app.core.inference.fusion import fused_result, weight_for
+        from app.core.inference.fusion import fused_result, fusion_settings
 
         if comparison is None:
             comparison = self.choice(recording, sources)[1]
         if comparison is None:
             return ""
         present = self._present(recording, sources)
-        weight = weight_for(present, self.bundle.fusion) if self.weight is None else self.weight
+        weight = fusion_settings(self.weight, present, self.bundle.fusion)[0]
         labels = {r.slot: r.label for r in self.spec.rows}
         return _why_fused(comparison, weight, fused_result(present, self.bundle.fusion), alone,
                           present, labels)
@@ -140,6 +136,7 @@ class AutoEngine:
             log.info("no fusion for %s: %s", recording.path.name, err)
             return None
         return peer
+
 
 def fusion_reason(bundle, present: set[str]) -> dict | None:
     """The card's comparison that makes a study filling ``present`` fused (YASA ahead of

@@ -55,6 +55,16 @@ def weight_for(present: set[str] | frozenset[str], figures: dict | None = None) 
                                     else "several leads"])
 
 
+def fusion_settings(given: float | None, present: set[str] | frozenset[str],
+                    figures: dict | None) -> tuple[float, float]:
+    """``(weight, temperature)`` of a fused run: a weight the user gave runs uncalibrated
+    (the card's temperature was fitted for the card's weights); else the card's weight for
+    these leads and its temperature (:func:`weight_for`)."""
+    if given is not None:
+        return float(given), 1.0
+    return weight_for(present, figures), float((figures or {}).get("temperature", 1.0))
+
+
 def present_slots(recording, spec, sources=None) -> set[str]:
     """The picture's slots ``recording`` fills (``sources``: a slot -> channel mapping,
     or the Source per row as from ``resolve_sources``)."""
@@ -172,13 +182,6 @@ class FusedEngine:
                 f"probabilities (weight {weight:g}) and {self.peer.name}'s "
                 f"(weight {1 - weight:g})")
 
-    def weight_for(self, recording, sources: Mapping[str, str] | None = None) -> float:
-        """The model's weight for this study (the one given, else the card's for its leads)."""
-        if self.weight is not None:
-            return self.weight
-        return weight_for(present_slots(recording, self.model.spec, sources),
-                          self.model.bundle.fusion)
-
     def score(self, recording, **kw) -> Hypnogram:
         from app.core.inference.engine import drain
 
@@ -202,9 +205,9 @@ class FusedEngine:
         if hyp.meta.get("stopped"):
             return hyp  # a cancelled run keeps what the model scored, labelled as its own
         peer = self.peer.score(recording, epochs=epochs, sources=sources)
-        weight = self.weight_for(recording, sources)
-        figures = self.model.bundle.fusion or {}
-        temperature = float(figures.get("temperature", 1.0)) if self.weight is None else 1.0
+        weight, temperature = fusion_settings(
+            self.weight, present_slots(recording, self.model.spec, sources),
+            self.model.bundle.fusion)
         stages, probs = fuse_hypnograms(hyp, peer, weight, temperature)
         # the model's night warning was about its own stages, not the fused ones
         self.notices = [n for n in hyp.meta.get("notices", [])
@@ -212,7 +215,8 @@ class FusedEngine:
         self.notices += [n for n in peer.meta.get("notices", []) if n not in self.notices]
         meta = {**hyp.meta, "model": self.name, "engine": "fused",
                 "fusion": {"model": self.model.name, "peer": self.peer.name,
-                           "weight": weight, "temperature": temperature, "changed": int((stages != hyp.stages).sum()),
+                           "weight": weight, "temperature": temperature,
+                           "changed": int((stages != hyp.stages).sum()),
                            "peer_sources": peer.meta.get("sources")},
                 "probabilities_from": self.describe(weight), "notices": self.notices}
         meta.pop("night_warning", None)
