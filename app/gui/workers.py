@@ -210,15 +210,19 @@ class SubprocessYasa:
 
         return read_channels(recording, override)
 
-    def score(self, recording, *, epochs=None, sources=None):
-        """The whole run as a Hypnogram (the fusion's peer, :mod:`app.core.inference.fusion`)."""
+    def score(self, recording, *, epochs=None, sources=None, should_stop=None):
+        """The whole run as a Hypnogram (the fusion's peer, :mod:`app.core.inference.fusion`);
+        ``should_stop`` ends the child at once (``meta["stopped"]``, nothing staged)."""
         from app.core.inference.engine import ScoreAccumulator
 
-        acc = ScoreAccumulator(recording.n_epochs)
-        for result in self.predict(recording, epochs=epochs, sources=sources):
+        acc, got = ScoreAccumulator(recording.n_epochs), False
+        for result in self.predict(recording, epochs=epochs, sources=sources,
+                                   should_stop=should_stop):
             acc.add(result)
+            got = True
         return acc.hypnogram(recording, scorer=self.name,
-                             meta={"engine": "yasa", "notices": list(self.notices)})
+                             meta={"engine": "yasa", "notices": list(self.notices),
+                                   "stopped": not got})
 
 
 def default_engine_factory(request: EngineRequest):

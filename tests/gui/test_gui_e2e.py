@@ -361,6 +361,20 @@ def test_yasa_second_opinion_runs_in_a_child_process(qtbot, make_window, setting
     assert np.allclose(ws.model.probabilities.sum(axis=1), 1, atol=1e-4)
 
 
+def test_a_cancelled_yasa_child_process_is_ended_not_waited_for(study):
+    """Cancelling a fused run while YASA scores ends YASA's child at once: nothing staged,
+    the run says it stopped, no child left behind."""
+    pytest.importorskip("yasa")
+    import multiprocessing
+
+    from app.core.signals.recording import Recording
+    from app.gui.workers import SubprocessYasa
+
+    hyp = SubprocessYasa().score(Recording.open(study), should_stop=lambda: True)
+    assert hyp.meta["stopped"] is True and (hyp.stages < 0).all()
+    assert not [p for p in multiprocessing.active_children() if p.name == "psg-lens-yasa"]
+
+
 def test_heatmap_follows_the_epoch_and_the_toggle(qtbot, make_window, tmp_path_factory,
                                                   tmp_path, monkeypatch):
     """With a real tiny model: after a run, the worker explains the epoch the user is on,

@@ -116,3 +116,58 @@ def test_a_study_with_one_lead_is_not_told_to_score_with_yasa_already_in_the_run
     notices = hyp.meta["notices"]
     assert any("has no channel for" in n for n in notices)
     assert not any("consider scoring" in n for n in notices + [r.message for r in caplog.records])
+
+
+class _StoppablePeer:
+    """A peer that honours should_stop as YASA's child process does (nothing staged)."""
+
+    name = "peer/1"
+
+    def __init__(self) -> None:
+        self.asked_to_stop = None
+
+    def score(self, recording, *, epochs=None, sources=None, should_stop=None):
+        from app.core.scoring.hypnogram import Hypnogram
+
+        self.asked_to_stop = should_stop is not None and should_stop()
+        n = recording.n_epochs
+        return Hypnogram(np.full(n, int(Stage.UNSCORED)), probabilities=np.full((n, 5), np.nan),
+                         scorer=self.name, meta={"stopped": self.asked_to_stop, "notices": []})
+
+
+def test_a_run_cancelled_while_the_peer_scores_keeps_the_models_own_stages(model):
+    from app.core.inference.engine import stages_before_smoothing
+
+    rec, peer, stop = _rec(), _StoppablePeer(), {"now": False}
+
+    def should_stop() -> bool:
+        return stop["now"]
+
+    gen = FusedEngine(model, peer, weight=0.4).predict(rec, should_stop=should_stop)
+    while True:  # the model's batches all come; cancel before the peer is asked
+        try:
+            batch = next(gen)
+        except StopIteration as end:
+            hyp = end.value
+            break
+        if batch.done >= batch.total:
+            stop["now"] = True
+    assert peer.asked_to_stop is True
+    assert hyp.meta["stopped"] and "fusion" not in hyp.meta
+    alone = model.score(rec)
+    assert (hyp.stages == stages_before_smoothing(alone)).all()
+    assert np.allclose(hyp.probabilities, alone.probabilities)
+    assert any("Stopped before peer/1 finished" in n for n in hyp.meta["notices"])
+
+
+def test_combine_fuses_two_finished_runs_as_a_whole_run_does(model):
+    pytest.importorskip("yasa")
+    from app.core.inference.yasa_engine import YasaEngine
+
+    rec, yasa = _rec(), YasaEngine()
+    engine = FusedEngine(model, yasa, weight=0.3)
+    whole = engine.score(rec)
+    parts = engine.combine(rec, model.score(rec), yasa.score(rec))
+    assert (parts.stages == whole.stages).all()
+    assert np.allclose(parts.probabilities, whole.probabilities, atol=1e-6)
+    assert parts.meta["fusion"] == whole.meta["fusion"]

@@ -55,6 +55,10 @@ def weight_for(present: set[str] | frozenset[str], figures: dict | None = None) 
                                     else "several leads"])
 
 
+STOPPED_BEFORE_PEER = ("Stopped before {peer} finished: the run keeps the model's own stages, "
+                       "not fused with {peer}'s.")
+
+
 def fusion_settings(given: float | None, present: set[str] | frozenset[str],
                     figures: dict | None) -> tuple[float, float]:
     """``(weight, temperature)`` of a fused run: a weight the user gave runs uncalibrated
@@ -196,15 +200,29 @@ class FusedEngine:
         ``sources``: a slot -> channel mapping both scorers use. YASA stages the whole
         night at once after the model's last batch.
         """
-        from app.core.scoring.plausibility import implausible_night
-
         hyp = yield from self.model.predict(recording, epochs=epochs, progress=progress,
                                             should_stop=should_stop, sources=sources,
                                             check=check, peer_advice=False,
                                             smooth=False)
         if hyp.meta.get("stopped"):
             return hyp  # a cancelled run keeps what the model scored, labelled as its own
-        peer = self.peer.score(recording, epochs=epochs, sources=sources)
+        peer = self.peer.score(recording, epochs=epochs, sources=sources,
+                               should_stop=should_stop)
+        if peer.meta.get("stopped"):  # cancelled while the peer scored: the model's own
+            self.notices = [*hyp.meta.get("notices", []), STOPPED_BEFORE_PEER.format(
+                peer=self.peer.name)]
+            hyp.meta.update(stopped=True, notices=list(self.notices))
+            return hyp
+        return self.combine(recording, hyp, peer, sources=sources, whole_night=epochs is None)
+
+    def combine(self, recording, hyp: Hypnogram, peer: Hypnogram, *,
+                sources: Mapping[str, str] | None = None, whole_night: bool = True
+                ) -> Hypnogram:
+        """The fused Hypnogram of a model run (each picture alone, ``smooth=False``) and
+        the peer's run of the same epochs; ``predict`` runs both, an evaluation that has
+        both already (:mod:`training.evaluate`) fuses them here."""
+        from app.core.scoring.plausibility import implausible_night
+
         weight, temperature = fusion_settings(
             self.weight, present_slots(recording, self.model.spec, sources),
             self.model.bundle.fusion)
@@ -220,7 +238,7 @@ class FusedEngine:
                            "peer_sources": peer.meta.get("sources")},
                 "probabilities_from": self.describe(weight), "notices": self.notices}
         meta.pop("night_warning", None)
-        warning = "" if epochs is not None else implausible_night(stages, hyp.epoch_sec)
+        warning = "" if not whole_night else implausible_night(stages, hyp.epoch_sec)
         if warning:
             self.notices.append(warning)
             meta["night_warning"] = warning
