@@ -501,9 +501,14 @@ class _Worker(_Signals):
             self.batch.emit(job.job_id, idx.astype(np.int64),
                             hyp.probabilities[idx].astype(np.float32), done, total, rate, None)
         elapsed = time.perf_counter() - t0
+        notices = list(getattr(runner, "notices", []))
+        # the per-epoch readings of a fused run go into the CSV that score writes; the
+        # window does not keep them, so its sentence pointing at them is left out
+        readings = (hyp.meta.get("cross_check") or {}).get("notice") if hyp is not None else None
+        notices = [n for n in notices if n != readings]
         self.finished.emit(job.job_id, {"stopped": job.stop.is_set(), "done": done,
                                         "rate": done / elapsed if elapsed > 0 else 0.0,
-                                        "notices": list(getattr(runner, "notices", []))})
+                                        "notices": notices})
 
 
 class ModelWorker(_Signals):

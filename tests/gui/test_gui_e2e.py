@@ -523,6 +523,8 @@ def _single_lead_run(qtbot, make_window, tmp_path_factory, tmp_path, monkeypatch
     monkeypatch.setenv("PSG_LENS_CONFIG_DIR", str(tmp_path / "config"))
     w = make_window(Settings(default_bundle=str(bundle), device="cpu", batch_size=4,
                              **settings), default_engine_factory)
+    w.said = []  # what the window told the technician
+    w.c.message.connect(w.said.append)
     w.c.open_study(path)
     assert run_model_unless_done(w.c)
     wait_idle(qtbot, w, timeout=60000)
@@ -545,6 +547,9 @@ def test_the_model_view_says_which_rows_are_missing_and_what_that_costs(
     assert run.smoothing is None  # the fused stages are not smoothed again
     assert (w.c.workspace.model.stages >= 0).all()
     assert "staged from both together" in w.c.report_inputs()["model_info"]["caution"]
+    # the per-epoch readings go into score's CSV; the window keeps none, so says none
+    assert any(m.startswith("Model run finished") for m in w.said)
+    assert not any("both readings" in m for m in w.said)
     asked = []  # the heatmap explains the stage shown, the fused one
     w.c.worker.submit_explain = lambda *a, **kw: asked.append(kw["stage"]) or 99
     w.c.request_explanation(3)

@@ -84,7 +84,7 @@ def test_epochs_the_input_check_refused_stay_unscored(model):
     assert (hyp.stages[4:6] == Stage.UNSCORED).all()
     assert np.allclose(hyp.probabilities[4:6], 0.2)  # no confidence borrowed from YASA
     assert (np.delete(hyp.stages, [4, 5]) >= 0).all()
-    assert hyp.notes[4] and hyp.notes[0] == ""
+    assert "flat" in hyp.notes[4] and "flat" not in hyp.notes[0]
 
 
 def test_a_smoothed_model_engine_is_fused_from_each_pictures_own_probabilities():
@@ -171,3 +171,28 @@ def test_combine_fuses_two_finished_runs_as_a_whole_run_does(model):
     assert (parts.stages == whole.stages).all()
     assert np.allclose(parts.probabilities, whole.probabilities, atol=1e-6)
     assert parts.meta["fusion"] == whole.meta["fusion"]
+
+
+def test_epochs_the_model_and_the_peer_stage_differently_carry_both_readings(model):
+    pytest.importorskip("yasa")
+    from app.core.inference.yasa_engine import YasaEngine
+
+    flat = slice(int(4 * 30 * SF), int(6 * 30 * SF))  # epochs 5 and 6: no usable EEG
+    rec = _rec(flat)
+    alone, peer = model.score(rec), YasaEngine().score(rec)
+    fused = FusedEngine(model, weight=0.4).score(rec)
+    differ = (alone.stages >= 0) & (peer.stages >= 0) & (alone.stages != peer.stages)
+    labels = ["W", "N1", "N2", "N3", "REM"]
+    for e in range(rec.n_epochs):
+        if differ[e]:
+            m, p = int(alone.stages[e]), int(peer.stages[e])
+            assert fused.notes[e].endswith(
+                f"model {labels[m]} {alone.probabilities[e, m] * 100:.0f} %, YASA "
+                f"{labels[p]} {peer.probabilities[e, p] * 100:.0f} %: fused "
+                f"{labels[int(fused.stages[e])]}")
+        else:
+            assert "fused" not in fused.notes[e]
+    assert fused.notes[4] and "fused" not in fused.notes[4]  # the input check's note stays
+    summary = fused.meta["cross_check"]
+    assert summary["n_disagree"] == int(differ.sum()) and summary["peer"] == "YASA"
+    assert (summary["notice"] in fused.meta["notices"]) == bool(summary["n_compared"])

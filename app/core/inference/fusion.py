@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from app.core.scoring.hypnogram import Hypnogram
-from app.core.scoring.stages import Stage
+from app.core.scoring.stages import STAGE_LABELS, Stage
 from app.errors import ModelError
 
 # the weight of the model's log-probabilities: the best of a 0.1-step grid on bench/
@@ -55,6 +55,7 @@ def weight_for(present: set[str] | frozenset[str], figures: dict | None = None) 
                                     else "several leads"])
 
 
+READINGS = "each such epoch's note gives both readings"  # where the notes are: the CSV's
 STOPPED_BEFORE_PEER = ("Stopped before {peer} finished: the run keeps the model's own stages, "
                        "not fused with {peer}'s.")
 
@@ -221,6 +222,7 @@ class FusedEngine:
         """The fused Hypnogram of a model run (each picture alone, ``smooth=False``) and
         the peer's run of the same epochs; ``predict`` runs both, an evaluation that has
         both already (:mod:`training.evaluate`) fuses them here."""
+        from app.core.scoring.cross_check import cross_check
         from app.core.scoring.plausibility import implausible_night
 
         weight, temperature = fusion_settings(
@@ -238,10 +240,37 @@ class FusedEngine:
                            "peer_sources": peer.meta.get("sources")},
                 "probabilities_from": self.describe(weight), "notices": self.notices}
         meta.pop("night_warning", None)
+        # where the two read the epoch otherwise the fused stage sided with one of them:
+        # the epochs to review first, as score --cross-check marks a model run's
+        check = cross_check(hyp, peer, name=peer_label(self.peer.name))
+        meta["cross_check"] = {**check.to_dict(), "notice": check.sentence(READINGS)}
+        if check.n_compared:
+            self.notices.append(meta["cross_check"]["notice"])
         warning = "" if not whole_night else implausible_night(stages, hyp.epoch_sec)
         if warning:
             self.notices.append(warning)
             meta["night_warning"] = warning
         return Hypnogram(stages, epoch_sec=hyp.epoch_sec, start_time=hyp.start_time,
                          probabilities=probs, source=hyp.source, scorer=self.name,
-                         meta=meta, notes=hyp.notes)
+                         meta=meta, notes=readings_notes(hyp, peer, stages, check))
+
+
+def peer_label(name: str) -> str:
+    """How sentences name a peer: ``yasa/0.8.1`` -> ``YASA``."""
+    return "YASA" if name.lower().startswith("yasa") else name
+
+
+def readings_notes(model: Hypnogram, peer: Hypnogram, fused: np.ndarray, check) -> list[str]:
+    """Each epoch's note (the input check's, kept) and, where the model and the peer
+    stage it differently, both readings: "model N2 82 %, YASA W 71 %: fused W"."""
+    old = model.notes or [""] * model.n_epochs
+    out = []
+    for e, note in enumerate(old):
+        if check.disagree[e]:
+            m, p = int(model.stages[e]), int(peer.stages[e])
+            both = (f"model {STAGE_LABELS[m]} {model.probabilities[e, m] * 100:.0f} %, "
+                    f"{check.peer} {STAGE_LABELS[p]} {peer.probabilities[e, p] * 100:.0f} %: "
+                    f"fused {STAGE_LABELS[int(fused[e])]}")
+            note = "; ".join(n for n in (note, both) if n)
+        out.append(note)
+    return out
