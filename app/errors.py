@@ -14,6 +14,16 @@ class StudyError(PSGLensError):
     """A study (PSG file) cannot be read or does not hold what is needed."""
 
 
+class TruncatedStudyError(StudyError):
+    """The file ends before the data records its header promises (a copy cut short, a
+    recorder that lost power); its complete part can still be read when asked for."""
+
+    def __init__(self, message: str, *, promised: int, available: int, what: str = "") -> None:
+        super().__init__(message)
+        self.promised, self.available = promised, available
+        self.what = what or message  # the finding alone, without the ways on
+
+
 class ChannelError(StudyError):
     """A channel is missing, duplicated or of the wrong kind."""
 

@@ -73,6 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cross-check", action="store_true",
                    help="also stage the night with YASA (trained on real PSG) and note each "
                         "epoch the two stage differently, for review; no stage changes")
+    p.add_argument("--truncated", action="store_true",
+                   help="score the complete part of an EDF/BDF that ends before the records "
+                        "its header promises (a copy cut short, a recorder that stopped)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -213,7 +216,10 @@ def score_study(engine, study: Path, args: argparse.Namespace):
     from app.core.inference.engine import drain
     from app.core.signals.recording import Recording
 
-    rec = Recording.open(study)
+    rec = Recording.open(study, allow_truncated=getattr(args, "truncated", False))
+    if not args.quiet:  # e.g. a truncated file: which part of the night is scored
+        for note in rec.notes:
+            print(f"note: {note}", file=sys.stderr)
     bar = tqdm(total=rec.n_epochs, unit="epoch", desc=study.name, file=sys.stderr,
                disable=args.quiet, leave=False, dynamic_ncols=True)
 

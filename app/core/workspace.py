@@ -203,10 +203,12 @@ class Workspace(LightsReview, MontageView, SideBySide, EventReview):
     @classmethod
     def open(cls, path: str | os.PathLike, *, who: str | None = None,
              low_confidence: float = 0.6, auto_advance: bool = True,
-             accept_changed: bool = False, review_if_locked: bool = False) -> Workspace:
+             accept_changed: bool = False, review_if_locked: bool = False,
+             allow_truncated: bool = False) -> Workspace:
         """Open a study and its session (created beside it on first open); with
-        ``review_if_locked``, a session another program holds opens read-only."""
-        rec = Recording.open(path)
+        ``review_if_locked``, a session another program holds opens read-only; with
+        ``allow_truncated``, a file cut short opens its complete records."""
+        rec = Recording.open(path, allow_truncated=allow_truncated)
         session = ScoringSession.open(rec.path, n_epochs=rec.n_epochs, epoch_sec=rec.epoch_sec,
                                       start_time=rec.start_time, who=who or None,
                                       accept_changed=accept_changed,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -18,7 +19,7 @@ from app.config import Settings, load_settings, save_settings
 from app.core.scoring.hypnogram import Hypnogram
 from app.core.signals.render_spec import RenderSpec
 from app.core.workspace import Workspace
-from app.errors import ModelError, PSGLensError
+from app.errors import ModelError, PSGLensError, TruncatedStudyError
 from app.gui.workers import EngineRequest, ModelWorker
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ class Controller(QObject):
         super().__init__(parent)
         self.settings = settings if settings is not None else load_settings()
         self.workspace: Workspace | None = None
+        # ask(question) -> bool: open the complete part of a file cut short? The window
+        # shows a box; without it such a file is refused with the sentence saying why
+        self.ask_truncated: Callable[[str], bool] | None = None
         self.worker = ModelWorker(engine_factory, self)
         self.worker.started.connect(self._on_started)
         self.worker.batch.connect(self._on_batch)
@@ -92,10 +96,24 @@ class Controller(QObject):
         if ws is not None and path.resolve() == ws.path.resolve():
             return True
         s = self.settings
+        cut_short = False
         try:
             # a colleague's open study opens for review (read-only), not refused
-            new = Workspace.open(path, who=s.scorer or None, low_confidence=s.low_confidence,
-                                 auto_advance=s.auto_advance, review_if_locked=True)
+            try:
+                new = Workspace.open(path, who=s.scorer or None,
+                                     low_confidence=s.low_confidence,
+                                     auto_advance=s.auto_advance, review_if_locked=True)
+            except TruncatedStudyError as err:  # a copy cut short, a recorder that stopped
+                if self.ask_truncated is None or not self.ask_truncated(
+                        f"{err.what} It may be a copy cut short or a recording that stopped. "
+                        "Open the part that is there? Only that part can be scored; copy "
+                        "the complete file again for the whole night."):
+                    raise
+                cut_short = True
+                new = Workspace.open(path, who=s.scorer or None,
+                                     low_confidence=s.low_confidence,
+                                     auto_advance=s.auto_advance, review_if_locked=True,
+                                     allow_truncated=True)
         except PSGLensError as err:
             self.error.emit(str(err))
             return False
@@ -103,6 +121,8 @@ class Controller(QObject):
             self.error.emit(f"Cannot open {path.name}: {err.strerror or err}.")
             return False
         self.close_study()
+        if cut_short:  # the worker's jobs read the same complete part
+            self.worker.allow_truncated(str(new.path))
         self.workspace = new
         new.events.epoch.connect(lambda ev: self._explain_soon())
         new.events.runs.connect(lambda ev: self._explain_soon())

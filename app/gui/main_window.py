@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
     def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.c = controller
+        controller.ask_truncated = self.ask_open_truncated
         s = controller.settings
         self.theme = get_theme(s.theme, s.stage_colors)
         self.heat_visible = True
@@ -396,6 +397,19 @@ class MainWindow(QMainWindow):
             str(self.c.workspace.path.parent))
         if path:
             self.c.import_events(path)
+
+    def ask_open_truncated(self, question: str) -> bool:
+        """A file cut short: open the part that is there, or not (the default)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Warning, "Open a truncated study", question,
+                          QMessageBox.NoButton, self)
+        box.setObjectName("psglens-truncated-question")
+        go = box.addButton("Open the part that is there", QMessageBox.AcceptRole)
+        box.addButton(QMessageBox.Cancel)
+        box.setDefaultButton(QMessageBox.Cancel)
+        box.exec()
+        return box.clickedButton() is go
 
     def ask_import(self, question: str) -> bool:
         """Unknown labels or a hypnogram that does not match the study: go on, or not."""

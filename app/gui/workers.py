@@ -132,14 +132,16 @@ def _leave_a_core_for_the_gui() -> None:
     _TORCH_LIMITED = True
 
 
-def _yasa_child(conn, study: str, override: dict | None, epochs: list[int] | None) -> None:
+def _yasa_child(conn, study: str, override: dict | None, epochs: list[int] | None,
+                truncated: bool = False) -> None:
     """In the child process: score with YASA, send ("ok", result) or ("error", text)."""
     try:
         from app.core.inference.yasa_engine import YasaEngine
         from app.core.signals.recording import Recording
 
         engine = YasaEngine()
-        hyp = engine.score(Recording.open(study), epochs=epochs, sources=override or None)
+        hyp = engine.score(Recording.open(study, allow_truncated=truncated), epochs=epochs,
+                           sources=override or None)
         conn.send(("ok", (hyp.probabilities, engine.name, list(engine.notices))))
     except PSGLensError as err:
         conn.send(("error", str(err)))
@@ -181,7 +183,8 @@ class SubprocessYasa:
         parent, child = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_yasa_child, daemon=True, name="psg-lens-yasa",
                            args=(child, str(recording.path), dict(sources or {}),
-                                 None if epochs is None else [int(e) for e in epochs]))
+                                 None if epochs is None else [int(e) for e in epochs],
+                                 bool(getattr(recording, "truncated", False))))
         proc.start()
         child.close()
         try:
@@ -264,12 +267,16 @@ class _Worker(_Signals):
         self._factory = factory
         self._engines: dict[tuple, object] = {}
         self._recording: tuple[str, object] | None = None
+        # studies the technician chose to open although cut short (their complete part);
+        # added from the GUI thread before any job for them is queued
+        self.truncated_ok: set[str] = set()
 
     def _open(self, study: str):
         from app.core.signals.recording import Recording
 
         if self._recording is None or self._recording[0] != study:
-            self._recording = (study, Recording.open(study))
+            self._recording = (study, Recording.open(
+                study, allow_truncated=study in self.truncated_ok))
         return self._recording[1]
 
     def _attempt(self, work: Callable[[], object], failed, job_id: int, stopped: str, *,
@@ -433,7 +440,7 @@ class _Worker(_Signals):
             self.finished.emit(job.job_id, {"stopped": True, "notices": []})
             return
         engine = self._engine(job.request)
-        rec = Recording.open(job.study)
+        rec = Recording.open(job.study, allow_truncated=job.study in self.truncated_ok)
         sources = job.channel_map or None
         runner, peer, why = engine, None, ""
         if job.request.kind == "vlm" and job.request.fuse and hasattr(engine, "bundle"):
@@ -550,6 +557,11 @@ class ModelWorker(_Signals):
     @property
     def busy(self) -> bool:
         return bool(self._jobs)
+
+    def allow_truncated(self, study: str) -> None:
+        """Let every later job read ``study``'s complete part (the technician chose to
+        open the file although it is cut short)."""
+        self._worker.truncated_ok.add(str(study))
 
     def warm_up(self, architecture: str = "") -> None:
         """Ask the worker to import the model libraries now (queued before any run)."""

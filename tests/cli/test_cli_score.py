@@ -59,6 +59,24 @@ def test_missing_default_model_names_the_option(studies, tmp_path, monkeypatch, 
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_a_truncated_study_is_refused_in_words_then_scored_in_part_with_truncated(
+        bundle, studies, tmp_path, capsys):
+    data = (studies / "night0.edf").read_bytes()  # 6 epochs; the copy ends inside epoch 6
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(data[: len(data) - 2000])
+    out = tmp_path / "cut.csv"
+    args = ["score", str(cut), "--model", str(bundle), "--device", "cpu", "--engine", "vlm",
+            "-o", str(out)]
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert "cut.edf is truncated" in err and "--truncated" in err and not out.exists()
+    assert main([*args, "--truncated"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"note: cut\.edf is truncated: only the \d+ complete data records", err)
+    hyp = _read(out)
+    assert hyp.n_epochs == 5 and (hyp.stages >= 0).all()
+
+
 def test_unknown_output_extension_fails_before_scoring(bundle, studies, tmp_path, capsys):
     rc = main(["score", str(studies / "night0.edf"), "--model", str(bundle),
                "-o", str(tmp_path / "o.docx")])

@@ -361,6 +361,31 @@ def test_yasa_second_opinion_runs_in_a_child_process(qtbot, make_window, setting
     assert np.allclose(ws.model.probabilities.sum(axis=1), 1, atol=1e-4)
 
 
+def test_a_truncated_study_opens_its_complete_part_only_when_the_technician_agrees(
+        qtbot, make_window, settings, study):
+    data = study.read_bytes()
+    cut = study.with_name("cut.edf")
+    cut.write_bytes(data[: len(data) - 3000])  # a copy cut short inside the last epoch
+    w = make_window(settings)
+    assert w.c.ask_truncated == w.ask_open_truncated  # the window asks with a box
+    asked, refused = [], []
+    w.c.error.connect(refused.append)
+    w.c.ask_truncated = lambda q: asked.append(q) or False
+    assert not w.c.open_study(cut)
+    assert "cut.edf is truncated" in asked[0] and "Open the part that is there?" in asked[0]
+    assert w.c.workspace is None and "cut.edf is truncated" in refused[-1]
+    said = []
+    w.c.message.connect(said.append)
+    w.c.ask_truncated = lambda q: True
+    assert w.c.open_study(cut)
+    ws = w.c.workspace
+    assert ws.n_epochs == N - 1  # the complete epochs; the cut one is not there
+    assert any("cut.edf is truncated: only the" in m for m in said)
+    w.c.run_model()  # the worker reads the same complete part
+    wait_idle(qtbot, w)
+    assert ws.active_run.n_done == N - 1 and not refused[1:]
+
+
 def test_a_cancelled_yasa_child_process_is_ended_not_waited_for(study):
     """Cancelling a fused run while YASA scores ends YASA's child at once: nothing staged,
     the run says it stopped, no child left behind."""

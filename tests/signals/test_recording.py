@@ -5,7 +5,7 @@ import pytest
 from conftest import write_edf
 
 from app.core.signals.recording import Recording
-from app.errors import ChannelError, StudyError
+from app.errors import ChannelError, StudyError, TruncatedStudyError
 
 SHORT = "psg/sleep-edf-SC4001E0-first5min"
 
@@ -75,10 +75,16 @@ def test_truncated_edf_gets_a_clear_sentence(make_edf, tmp_path):
     data = path.read_bytes()
     cut = tmp_path / "cut.edf"
     cut.write_bytes(data[: len(data) - 5000])
-    with pytest.raises(StudyError, match="truncated.*promises 60 data records"):
+    with pytest.raises(TruncatedStudyError, match="truncated.*promises 60 data records") as err:
         Recording.open(cut)
+    assert "--truncated" in str(err.value) and "the window asks" in str(err.value)
+    assert err.value.promised == 60 and err.value.available < 60
+    assert isinstance(err.value, StudyError)
     rec = Recording.open(cut, allow_truncated=True)
-    assert rec.duration_sec < 60
+    assert rec.duration_sec == err.value.available  # 1-s records: the complete ones
+    assert any(f"only the {err.value.available} complete data records of the 60" in n
+               for n in rec.notes)
+    assert not any("truncated" in n for n in Recording.open(path).notes)
 
 
 @pytest.mark.parametrize("content, message", [

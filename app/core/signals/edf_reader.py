@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.errors import StudyError
+from app.errors import StudyError, TruncatedStudyError
 
 ANNOT_LABELS = ("EDF Annotations", "BDF Annotations")
 
@@ -85,13 +85,17 @@ class EdfFile:
         available = (size - header_bytes) // record_bytes if record_bytes else 0
         if n_rec < 0:  # -1: the recorder never closed the file; trust its size
             n_rec = available
+        self.promised_records = n_rec  # what the header says (or, with -1, the size)
         if available < n_rec:
             if not allow_truncated:
-                raise StudyError(
-                    f"{self.path.name} is truncated: its header promises {n_rec} data records "
-                    f"({n_rec * self.record_sec / 3600:.2f} h) but only {available} are in the "
-                    "file. Copy the complete file again, or open it as truncated to read the "
-                    "part that is there.")
+                what = (f"{self.path.name} is truncated: its header promises {n_rec} data "
+                        f"records ({n_rec * self.record_sec / 3600:.2f} h) but only "
+                        f"{available} are in the file "
+                        f"({available * self.record_sec / 3600:.2f} h).")
+                raise TruncatedStudyError(
+                    f"{what} Copy the complete file again, or read only the part that is "
+                    "there: psg-lens score, check and info take --truncated, and the window "
+                    "asks before opening it.", promised=n_rec, available=available, what=what)
             n_rec = available
         if n_rec == 0:
             raise StudyError(f"{self.path.name} holds no data records.")

@@ -83,6 +83,7 @@ class Recording:
         self._reader = reader
         self._by_name = {c.name: c for c in channels}
         self.notes = notes or []
+        self.truncated = False  # read with allow_truncated from a file cut short
         self._scale = {c.name: _UNIT_SCALE.get(c.unit.strip().lower(), 1.0) for c in channels}
         self.unit_fixes: dict[str, float] = {}
         leftover = self.duration_sec - self.n_epochs * self.epoch_sec
@@ -119,11 +120,18 @@ class Recording:
             chans.append(ChannelInfo(s.label, i, sfreq, s.unit, detect_role(s.label),
                                      s.n_per_record * edf.n_records))
         duration = float(edf.record_onsets[-1] + edf.record_sec)
+        if edf.n_records < edf.promised_records:  # opened with allow_truncated
+            notes.append(f"{path.name} is truncated: only the {edf.n_records} complete data "
+                         f"records of the {edf.promised_records} its header promises are in "
+                         f"the file; PSG Lens reads those "
+                         f"({edf.n_records * edf.record_sec / 3600:.2f} h).")
         if edf.discontinuous:
             gap = duration - edf.n_records * edf.record_sec
             notes.append(f"The recording is discontinuous (EDF+D); {gap:.0f} s of gaps are "
                          "shown as empty.")
-        return cls(path, chans, edf.start_time, duration, edf, epoch_sec=epoch_sec, notes=notes)
+        rec = cls(path, chans, edf.start_time, duration, edf, epoch_sec=epoch_sec, notes=notes)
+        rec.truncated = edf.n_records < edf.promised_records
+        return rec
 
     @classmethod
     def _open_mne(cls, path: Path, epoch_sec: float) -> Recording:
