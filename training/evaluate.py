@@ -3,7 +3,10 @@
 Each test subject's recording is scored by the app's own :class:`StageEngine` (same
 renderer, same readout), each epoch alone and with the card's whole-night smoothing (plain
 HMM/Viterbi smoothing for a card without one), and by YASA's pretrained
-classifier on the same recordings where they have its channels, in the same run.
+classifier on the same recordings where they have its channels, in the same run; and as
+``psg-lens score`` writes it (``psg-lens score``: the smoothed model, or for a study whose
+leads the card found the model weak with, the model fused with YASA, from the same two
+runs).
 Prints accuracy, macro-F1, Cohen's kappa, per-stage F1 and the confusion matrix,
 overall and per subject; optionally writes the metrics into the bundle's card.
 """
@@ -36,12 +39,25 @@ class EvaluateArgs:
     extra_sets: dict = field(default_factory=dict)
 
 
-def _test_refs(cache_dir: str, split: str):
-    from training.datasets import find_studies
+def _test_refs(cache_dir: str, split: str, card: dict | None = None):
+    """The split's studies: from the cache's manifest, or, when the cache is gone (a
+    fresh clone), from the card, which records the same sources and subjects."""
+    from training.datasets import DatasetError, find_studies
 
-    manifest = json.loads((Path(cache_dir) / "manifest.json").read_text())
-    wanted = set(manifest["subjects"][split])
-    refs = [r for src in manifest["args"]["sources"] for r in find_studies(src)]
+    manifest_file = Path(cache_dir) / "manifest.json"
+    if manifest_file.is_file():
+        manifest = json.loads(manifest_file.read_text())
+        wanted, sources = set(manifest["subjects"][split]), manifest["args"]["sources"]
+    else:
+        data = (card or {}).get("training_data", {})
+        wanted, sources = set(data.get(f"{split}_subjects", [])), data.get("sources", [])
+        if not wanted or not sources:
+            raise DatasetError(f"No {manifest_file} and the bundle's card names no "
+                               f"{split} subjects: build the cache first "
+                               "(python -m training cache CONFIG).")
+        print(f"{manifest_file} not found: the {split} subjects and their sources are "
+              "read from the bundle's card")
+    refs = [r for src in sources for r in find_studies(src)]
     return [r for r in refs if r.subject_id in wanted]
 
 
@@ -57,11 +73,16 @@ def _table(name: str, a: dict) -> str:
 
 
 def _score_refs(refs, engine, yasa_engine) -> tuple[dict, dict, dict, int]:
-    """Score studies with the model (+ smoothing) and YASA; pooled metrics per scorer."""
+    """Score studies with the model (+ smoothing), YASA and as ``psg-lens score`` does;
+    pooled metrics per scorer."""
+    from app.core.inference.auto import AutoEngine
+    from app.core.inference.fusion import FusedEngine
     from app.core.inference.smoothing import smooth_hypnogram
 
     truth_all, pred_all = [], {"model": [], "model+smoothing": [], "yasa": []}
-    yasa_truth = []
+    yasa_truth, scored, scored_truth = [], [], []
+    bundle = getattr(engine, "bundle", None)
+    auto = AutoEngine(engine) if bundle is not None and yasa_engine is not None else None
     per_subject = {}
     timing = {"model": 0.0, "yasa": 0.0}
     for ref in refs:
@@ -87,7 +108,15 @@ def _score_refs(refs, engine, yasa_engine) -> tuple[dict, dict, dict, int]:
                 pred_all["yasa"].append(y.stages)
                 yasa_truth.append(truth)
             except Exception as err:  # a montage YASA cannot read: say so, keep going
-                row["yasa"] = {"error": str(err)}
+                row["yasa"], y = {"error": str(err)}, None
+        if auto is not None:  # what `psg-lens score` writes (the model alone without YASA)
+            fuse = y is not None and auto.choice(rec)[0] == "fused"
+            st = (FusedEngine(engine, yasa_engine).combine(rec, pred, y).stages if fuse
+                  else smoothed.stages)
+            row["psg-lens score"] = {**agreement(truth, st).to_dict(),
+                                     "engine": "fused" if fuse else "model"}
+            scored.append(st)
+            scored_truth.append(truth)
         row["montage"] = ref.params.get("montage", "")
         per_subject[ref.subject_id] = row
         print(f"{ref.subject_id} ({row['montage']}): " + "  ".join(
@@ -99,12 +128,18 @@ def _score_refs(refs, engine, yasa_engine) -> tuple[dict, dict, dict, int]:
     if pred_all["yasa"]:
         overall["yasa"] = agreement(np.concatenate(yasa_truth),
                                     np.concatenate(pred_all["yasa"])).to_dict()
+    if scored:
+        overall["psg-lens score"] = agreement(np.concatenate(scored_truth),
+                                              np.concatenate(scored)).to_dict()
+        overall["psg-lens score"]["fused_subjects"] = sum(
+            r.get("psg-lens score", {}).get("engine") == "fused" for r in per_subject.values())
     return overall, per_subject, timing, int(truth.size)
 
 
 def _card_entry(data: str, n_subjects: int, n_epochs: int, overall: dict) -> dict:
     return {"data": data, "n_subjects": n_subjects, "n_epochs": n_epochs,
-            **{k: {m: v[m] for m in ("accuracy", "macro_f1", "kappa", "f1", "confusion")}
+            **{k: {m: v[m] for m in ("accuracy", "macro_f1", "kappa", "f1", "confusion",
+                                     "fused_subjects") if m in v}
                for k, v in overall.items()}}
 
 
@@ -122,7 +157,7 @@ def main(args: EvaluateArgs) -> dict:
         from app.core.inference.yasa_engine import YasaEngine
 
         yasa_engine = YasaEngine()
-    refs = _test_refs(args.cache_dir, args.split)[: args.max_subjects]
+    refs = _test_refs(args.cache_dir, args.split, bundle.card)[: args.max_subjects]
     overall, per_subject, timing, n = _score_refs(refs, engine, yasa_engine)
     print(f"\n{len(refs)} held-out subjects ({args.split}), {n} epochs")
     for k, v in overall.items():
@@ -141,7 +176,8 @@ def main(args: EvaluateArgs) -> dict:
             print(_table(k, v))
         result["extra_sets"][name] = {"data": data, "overall": o, "per_subject": per,
                                       "n_epochs": m, "n_subjects": len(extra)}
-    if args.output_json:
+    if args.output_json:  # (a fresh clone has no build folder)
+        Path(args.output_json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output_json).write_text(json.dumps(result, indent=2))
     if args.update_card:
         with editing_card(args.bundle) as card:
