@@ -75,7 +75,9 @@ class Settings:
     heatmap_opacity: float = 0.5
     explain_method: str = "ig"  # README, Explanations: near-ablation faithfulness, ~6x faster
     answer_mode: str = ""       # chat models (SleepVLM): "" the card's, rationale or fast
-    fuse_weak_leads: bool = True  # as `psg-lens score`: fused with YASA where the card says
+    # (name kept for saved settings) as `psg-lens score`: fused with YASA where the card
+    # measured YASA, or both together, ahead of the model with the study's leads
+    fuse_weak_leads: bool = True
     hypopnea_rule: str = "1A"   # AASM: 1A (3 % or arousal, recommended) or 1B (4 %)
     eeg_uv_per_mm: float = 0.0  # paper sensitivity of EEG/EOG rows (0: as the gains say)
     mm_per_s: float = 0.0       # paper timebase (0: the 30 s / 60 s / 5 min window)

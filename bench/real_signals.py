@@ -18,8 +18,10 @@ with YASA), mean confidence, and the time each took (ratio model / YASA).
 Then the same real epochs with only some of their channels (the subsets of the card's
 channel-subset table: one EEG, no chin, no EOG, ...), as a technician with fewer leads would
 score them (the model, and ``psg-lens score`` where it fuses those leads with YASA): accuracy against the expert where there are labels, otherwise agreement with the
-model's own all-channel reading and with YASA's (self-consistency, not accuracy). Real
-single-lead recordings are what the synthetic figures say least about.
+model's own all-channel reading and with YASA's (self-consistency, not accuracy). Where a
+subset is fused and the expert scored the epochs, the same fusion with other model weights
+(0 = YASA alone) shows what the card's weight, fitted on synthetic nights, costs or gains
+on real signals. Real single-lead recordings are what the synthetic figures say least about.
 
 Run: ``python bench/real_signals.py [--model BUNDLE]`` (about a minute on 2 cores).
 """
@@ -161,6 +163,10 @@ def main() -> int:
                   f"(kappa {a.kappa:.2f}) on {int(both.sum())} epochs - agreement, not accuracy")
             print(f"                    each picture alone vs YASA agreement {b.accuracy:.2f} "
                   f"(kappa {b.kappa:.2f})")
+            if fused:  # (part of the fused stages is YASA's own reading)
+                c = agreement(hyp.stages[both], default.stages[both])
+                print(f"                    psg-lens score (fused) vs the model alone agreement "
+                      f"{c.accuracy:.2f} (kappa {c.kappa:.2f})")
             results.append({"recording": str(f.relative_to(PSG)), "result":
                             f"no expert stages; agreement with YASA {a.accuracy:.2f} "
                             f"(kappa {a.kappa:.2f}) on {int(both.sum())} epochs; each "
@@ -207,10 +213,15 @@ def _subsets(engine, auto, rec, sources: list, truth, full: np.ndarray,
         alike = _yasa_alike(rec, slots, kept)
         line = f"    {label[:36]:<36} ({leads}): {_stages(st)}"
         scored = None  # what `psg-lens score` writes for a study with only these leads
+        by_weight = ""  # the same fusion with other model weights, against the expert
         if auto.choice(rec, kept)[0] == "fused" and alike is not None:
             present = {slot for slot, s in zip(slots, kept, strict=True) if s is not None}
-            scored = fuse_hypnograms(engine.score(rec, sources=kept, smooth=False), alike,
-                                     weight_for(present, engine.bundle.fusion))[0]
+            own = engine.score(rec, sources=kept, smooth=False)
+            scored = fuse_hypnograms(own, alike, weight_for(present, engine.bundle.fusion))[0]
+            if truth is not None and (truth >= 0).any():
+                by_weight = "  ".join(
+                    f"{w:g}: {int(((fuse_hypnograms(own, alike, w)[0] == truth) & (truth >= 0)).sum())}"
+                    for w in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5))
         if truth is not None and (truth >= 0).any():
             ok = truth >= 0
             right = int(((st == truth) & ok).sum())
@@ -229,6 +240,8 @@ def _subsets(engine, auto, rec, sources: list, truth, full: np.ndarray,
                 b = (st >= 0) & (peer >= 0)
                 result += f", with YASA {agreement(peer[b], st[b]).accuracy:.2f}"
         print(f"{line}  {result}")
+        if by_weight:
+            print(f"      fused, epochs right by the model's weight (0 = YASA alone): {by_weight}")
         out.append({"recording": f"{name}, {leads} only ({label})",
                     "result": f"{result} (model {_stages(st)})"})
     return out

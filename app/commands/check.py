@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.commands.score import default_model_path
-    from app.core.inference.auto import fusion_reason
+    from app.core.inference.auto import FUSED_AHEAD, fusion_reason
     from app.core.inference.bundle import load_bundle
     from app.core.signals.quality import STATUS_TEXT, check_recording, display_name
     from app.core.signals.recording import Recording
@@ -59,6 +59,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {r.label:<8} <- {shown}")
     if reason is None:
         print("psg-lens score stages this study with the model alone.")
+    elif reason.get("kind") == FUSED_AHEAD:
+        print(f"psg-lens score stages this study with the model and {reason['peer']} together: "
+              f"with these leads the card measured both together right on "
+              f"{reason['fused']:.3f} of epochs, the model as scored on "
+              f"{reason['model_accuracy']:.3f} and {reason['peer']} on "
+              f"{reason['peer_accuracy']:.3f} ({reason['data']}); --engine vlm stages with "
+              "the model alone.")
     else:
         print(f"psg-lens score stages this study with the model and {reason['peer']} together: "
               f"with these leads the card measured {reason['peer']} right on "

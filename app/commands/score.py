@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", help="output format with --out-dir (default csv)")
     p.add_argument("--engine", choices=("auto", "vlm", "yasa", "fused"), default="auto",
                    help="auto (default): the model bundle, fused with YASA for a study whose "
-                        "leads are ones the model's card measured YASA reading better; "
+                        "leads are ones the model's card measured YASA, or the two "
+                        "together, reading better than the model alone; "
                         "vlm: the model alone; yasa: YASA's classifier; fused: both, "
                         "each epoch's stage from the product of their probabilities")
     p.add_argument("--fusion-weight", type=float, default=None, metavar="W",

@@ -453,9 +453,9 @@ class _Worker(_Signals):
             if peer is not None:
                 runner, why = auto, auto.why(rec, sources, comparison, alone="")
             elif kind == "fused":  # the card advises YASA, which cannot read this study
-                from app.core.inference.auto import UNFUSED
+                from app.core.inference.auto import unfused
 
-                runner, why = auto, UNFUSED
+                runner, why = auto, unfused(comparison)
         spec = getattr(engine, "spec", None)
         bundle = getattr(engine, "bundle", None)
         info = {"name": engine.name if peer is None else f"{engine.name}+{peer.name}",

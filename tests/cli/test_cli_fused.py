@@ -98,3 +98,27 @@ def test_check_says_how_score_will_stage_the_study(tmp_path_factory, tmp_path, c
     assert "psg-lens score stages this study with the model alone." in capsys.readouterr().out
     assert main(["check", str(one), "--model", str(bundle), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["score_engine"] == "fused"
+
+
+def test_check_says_a_full_montage_is_fused_where_both_together_were_measured_ahead(
+        tmp_path_factory, tmp_path, capsys):
+    import json
+
+    from app.core.inference.bundle_writer import editing_card
+
+    bundle = _weak_on_one_lead(tmp_path_factory, tmp_path)
+    every = ["frontal", "central", "occipital", "e1", "e2", "chin"]
+    with editing_card(bundle) as card:
+        card["metrics"]["fusion"] = {
+            "peer": "yasa/0.8.1", "weights": {"one EEG lead": 0.3, "several leads": 0.5},
+            "results": [{"name": "every channel", "slots": every, "fused": 0.985,
+                         "model": 0.977, "peer": 0.947, "data": "2 test nights"}]}
+    full = study(tmp_path / "full.edf", 4, seed=2)
+    assert main(["check", str(full), "--model", str(bundle)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("psg-lens score stages this study with the model and yasa/0.8.1 together: with "
+            "these leads the card measured both together right on 0.985 of epochs, the model "
+            "as scored on 0.977 and yasa/0.8.1 on 0.947 (2 test nights); --engine vlm stages "
+            "with the model alone.") in out
+    assert main(["check", str(full), "--model", str(bundle), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["score_engine"] == "fused"

@@ -190,3 +190,71 @@ def test_a_study_with_fewer_leads_than_a_weak_measurement_says_which_were_measur
     assert why.startswith("The model card has no measurement with exactly these channels; "
                           "with these and F4-M1, O2-M1 it measured yasa/0.8.1 ahead")
     assert why.endswith("(the model's weight 0.5). Review every epoch.")
+
+
+EVERY = ["frontal", "central", "occipital", "e1", "e2", "chin"]
+
+
+def test_leads_the_model_and_yasa_together_read_best_are_fused_and_say_so(
+        tmp_path, tmp_path_factory):
+    """No peer comparison says YASA is ahead, but bench/fusion.py measured the two together
+    ahead of the model alone with these leads: the default hedges, and says why."""
+    yasa = pytest.importorskip("yasa")
+    ahead = {**ONE_LEAD_WEAK, "slots": EVERY, "model_accuracy": 0.95, "peer_accuracy": 0.9}
+    together = {**FUSION, "results": [{"name": "every channel", "slots": EVERY,
+                                       "fused": 0.97, "model": 0.95, "peer": 0.9,
+                                       "n_epochs": 100, "data": "2 test nights"}]}
+    engine = AutoEngine(StageEngine(_bundle(tmp_path, tmp_path_factory,
+                                            {"peer_comparisons": [ahead], "fusion": together}),
+                                    device="cpu", batch_size=4))
+    full = _rec("aasm", "full.edf")
+    kind, reason = engine.choice(full)
+    assert kind == "fused" and reason["kind"] == "fused ahead" and reason["fused"] == 0.97
+    hyp = engine.score(full)
+    assert hyp.meta["engine"] == "fused" and hyp.scorer == f"{engine.name}+yasa/{yasa.__version__}"
+    why = hyp.meta["fusion"]["why"]
+    assert why.startswith("With these channels the model card measured the model and "
+                          "yasa/0.8.1 together ahead of the model alone on 2 test nights: "
+                          "right on 0.970 of epochs (yasa/0.8.1 0.900, the model as scored "
+                          "0.950)")
+    assert "(the model's weight 0.6)" in why and why in hyp.meta["notices"]
+    # fewer leads than the fusion measured: the nearest wider set, named
+    from app.core.signals.recording import Recording
+
+    study = synthesize(STAGES, seed=4, sfreq=100.0, montage="aasm")
+    no_chin = Recording.from_signals([(c.name, c.data, c.sfreq, c.unit) for c in study.channels
+                                      if c.name != "Chin1-Chin2"], name="nochin.edf")
+    assert engine.why(no_chin, alone="").startswith(
+        "The model card has no fusion measurement with exactly these channels; with these "
+        "and Chin it measured the model and yasa/0.8.1 together ahead")
+
+
+def test_where_the_model_alone_did_as_well_as_both_together_it_stays_alone(
+        tmp_path, tmp_path_factory):
+    from app.core.inference.auto import fused_ahead
+
+    level = {**FUSION, "results": [{"name": "every channel", "slots": EVERY, "fused": 0.95,
+                                    "model": 0.95, "peer": 0.9, "data": "2 nights"}]}
+    engine = AutoEngine(StageEngine(_bundle(tmp_path, tmp_path_factory, {"fusion": level}),
+                                    device="cpu", batch_size=4))
+    assert engine.choice(_rec("aasm", "full.edf")) == ("vlm", None)
+    assert fused_ahead(level, set(EVERY)) is None
+    assert fused_ahead({**level, "peer": "other/1"}, set(EVERY)) is None  # YASA only
+    assert fused_ahead(None, set(EVERY)) is None
+
+
+def test_the_shipped_card_fuses_every_lead_set_its_fusion_figures_cover():
+    from app.commands.score import default_model_path
+    from app.core.inference.auto import FUSED_AHEAD, fusion_reason
+
+    bundle = load_bundle(default_model_path())
+    full = fusion_reason(bundle, set(EVERY))
+    assert full is not None and full["kind"] == FUSED_AHEAD and full["fused"] > full["model_accuracy"]
+    assert fusion_reason(bundle, {"central"}).get("kind") != FUSED_AHEAD  # YASA ahead there
+
+
+def test_a_run_yasa_cannot_read_says_why_the_card_wanted_it_fused():
+    from app.core.inference.auto import FUSED_AHEAD, UNFUSED, UNFUSED_AHEAD, unfused
+
+    assert unfused(ONE_LEAD_WEAK) == UNFUSED and "weak" in UNFUSED
+    assert unfused({"kind": FUSED_AHEAD}) == UNFUSED_AHEAD and "weak" not in UNFUSED_AHEAD

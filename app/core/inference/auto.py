@@ -2,10 +2,12 @@
 
 ``psg-lens score`` stages with the model's picture; where the study's leads are ones the
 model's card measured YASA reading better (one EEG lead, EEG without EOG or chin, the
-Sleep-EDF cassette's slots on this card), the default run stages each epoch from both
-scorers together (:mod:`.fusion`), and says so. The rule reads the card, not the model's
-name: a bundle whose card records no peer comparisons (a SleepVLM import, a model a lab
-trained) is always run alone. ``--engine vlm`` keeps the model alone whatever the leads.
+Sleep-EDF cassette's slots on this card), or ones where the card measured the two
+together ahead of the model alone (bench/fusion.py's figures: on this card every lead
+set it measured), the default run stages each epoch from both scorers together
+(:mod:`.fusion`), and says why. The rule reads the card, not the model's name: a bundle
+whose card records no peer or fusion figures (a SleepVLM import, a model a lab trained)
+is always run alone. ``--engine vlm`` keeps the model alone whatever the leads.
 
 Examples
 --------
@@ -29,11 +31,19 @@ log = logging.getLogger(__name__)
 
 UNFUSED = ("YASA could not read this study, so it was staged by the model alone, whose "
            "card measured it weak with these channels; review every epoch.")
+UNFUSED_AHEAD = ("YASA could not read this study, so it was staged by the model alone "
+                 "(its card measured the model and YASA together ahead with these "
+                 "channels); review every epoch.")
+
+
+def unfused(reason: dict | None) -> str:
+    """What a run the card wanted fused says when YASA could not read the study."""
+    return UNFUSED_AHEAD if (reason or {}).get("kind") == FUSED_AHEAD else UNFUSED
 
 
 class AutoEngine:
     """The model alone, or the model and YASA fused where its card says YASA reads the
-    study's leads better.
+    study's leads better or the two together do.
 
     Parameters
     ----------
@@ -58,8 +68,9 @@ class AutoEngine:
 
     def choice(self, recording, sources: Sequence | Mapping | None = None
                ) -> tuple[str, dict | None]:
-        """``("fused", comparison)`` when the card measured YASA ahead of the model with
-        the leads this study fills, else ``("vlm", None)``.
+        """``("fused", comparison)`` when the card measured YASA, or the model and YASA
+        together, ahead of the model with the leads this study fills (:func:`fusion_reason`),
+        else ``("vlm", None)``.
 
         The card's comparison with exactly these leads decides; with none, the one with
         the fewest leads that include them all does (a model behind YASA with more leads
@@ -86,7 +97,7 @@ class AutoEngine:
             hyp = yield from self.model.predict(recording, peer_advice=kind == "vlm", **kw)
             self.notices = list(self.model.notices)
             if kind == "fused":  # YASA could not read it: say what the run is instead
-                self.notices.append(UNFUSED)
+                self.notices.append(unfused(comparison))
                 hyp.meta["notices"] = list(self.notices)
             return hyp
         hyp = yield from FusedEngine(self.model, peer, weight=self.weight).predict(
@@ -138,14 +149,40 @@ class AutoEngine:
         return peer
 
 
+FUSED_AHEAD = "fused ahead"  # a reason's kind: the card measured both together ahead
+
+
 def fusion_reason(bundle, present: set[str]) -> dict | None:
-    """The card's comparison that makes a study filling ``present`` fused (YASA ahead of
-    the model there, see :meth:`AutoEngine.choice`), or None: the model alone."""
+    """The card's comparison that makes a study filling ``present`` fused, or None: the
+    model alone (see :meth:`AutoEngine.choice`).
+
+    First the peer comparisons: YASA measured ahead of the model with these leads. Else
+    the fusion's own figures (``metrics.fusion.results``, from bench/fusion.py): the
+    model and YASA together measured ahead of the model as scored with these leads (the
+    model learnt from synthetic nights only, YASA from real PSG: where combining them
+    was measured no worse, the default hedges). The returned dict then has ``kind``
+    :data:`FUSED_AHEAD` and the fused accuracy as ``fused``."""
     c = best_comparison(present, bundle.peer_comparisons)
-    if c is None or not c["peer"].startswith("yasa/") \
-            or c["peer_accuracy"] <= c["model_accuracy"]:
+    if c is not None and c["peer"].startswith("yasa/") \
+            and c["peer_accuracy"] > c["model_accuracy"]:
+        return c
+    return fused_ahead(bundle.fusion, present)
+
+
+def fused_ahead(figures: dict | None, present: set[str]) -> dict | None:
+    """The card's fusion result for ``present`` (exactly these leads, else the nearest
+    wider set, as :func:`best_comparison`) where the fused stages beat the model's, as a
+    comparison; None where none was measured or the model alone did as well."""
+    if figures is None or not figures["peer"].startswith("yasa/"):
         return None
-    return c
+    results = [{**r, "model_accuracy": r["model"], "peer_accuracy": r["peer"]}
+               for r in figures.get("results", [])]
+    r = best_comparison(present, results)
+    if r is None or r["fused"] <= r["model"]:
+        return None
+    return {"kind": FUSED_AHEAD, "slots": list(r["slots"]), "peer": figures["peer"],
+            "model_accuracy": r["model"], "peer_accuracy": r["peer"], "fused": r["fused"],
+            "data": r.get("data") or figures.get("data", "synthetic test nights")}
 
 
 def best_comparison(present: set[str], comparisons: Sequence[dict]) -> dict | None:
@@ -168,6 +205,8 @@ def best_comparison(present: set[str], comparisons: Sequence[dict]) -> dict | No
 def _why_fused(c: dict, weight: float, measured: dict | None, alone: str,
                present: set[str], labels: Mapping[str, str]) -> str:
     """The sentence saying why this study was fused and what the card measured."""
+    if c.get("kind") == FUSED_AHEAD:
+        return _why_fused_ahead(c, weight, alone, present, labels)
     if set(c["slots"]) == set(present):
         where = "With only these channels the model card measured"
     else:  # measured with more leads than the study has: say which
@@ -182,4 +221,20 @@ def _why_fused(c: dict, weight: float, measured: dict | None, alone: str,
         why += (f", which on {measured.get('data') or 'synthetic test nights'} was right on "
                 f"{measured['fused']:.2f} ({c['peer']} {measured['peer']:.2f}, the model as "
                 f"scored {measured['model']:.2f})")
+    return why + (f"; {alone}." if alone else ".") + " Review every epoch."
+
+
+def _why_fused_ahead(c: dict, weight: float, alone: str, present: set[str],
+                     labels: Mapping[str, str]) -> str:
+    if set(c["slots"]) == set(present):
+        where = "With these channels the model card measured"
+    else:
+        more = ", ".join(labels.get(s, s) for s in c["slots"] if s not in present)
+        where = ("The model card has no fusion measurement with exactly these channels; "
+                 f"with these and {more} it measured")
+    why = (f"{where} the model and {c['peer']} together ahead of the model alone on "
+           f"{c['data']}: right on {c['fused']:.3f} of epochs ({c['peer']} "
+           f"{c['peer_accuracy']:.3f}, the model as scored {c['model_accuracy']:.3f}). The "
+           "model learnt from synthetic nights only, so each epoch was staged from both "
+           f"together (the model's weight {weight:g})")
     return why + (f"; {alone}." if alone else ".") + " Review every epoch."

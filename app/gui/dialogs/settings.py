@@ -69,9 +69,9 @@ class SettingsDialog(QDialog):
                              "stage with the rationale left empty: several times quicker, "
                              "outside what the model was trained on. Write a rationale for "
                              "one epoch any time from the Model panel.")
-        self.fuse = QCheckBox("With leads the model's card found it weak on (one EEG lead, "
-                              "EEG without EOG or chin), stage with the model and YASA "
-                              "together")
+        self.fuse = QCheckBox("Where the model's card measured YASA, or the model and YASA "
+                              "together, ahead of the model alone with the study's leads, "
+                              "stage with both together")
         self.fuse.setChecked(s.fuse_weak_leads)
         self.fuse.setToolTip("As psg-lens score does. Off: the model alone, as "
                              "psg-lens score --engine vlm; heatmaps explain the model either "
@@ -128,7 +128,7 @@ class SettingsDialog(QDialog):
         form.addRow("Device", self.device)
         form.addRow("Batch size", self.batch)
         form.addRow("Answer mode", self.mode)
-        form.addRow("Weak leads", self.fuse)
+        form.addRow("With YASA", self.fuse)
         form.addRow("Heatmap method", self.method)
         form.addRow("Hypopnea rule (event detectors)", self.hypopnea)
         form.addRow("EEG sensitivity (paper)", self.sensitivity)
