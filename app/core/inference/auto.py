@@ -202,17 +202,31 @@ def best_comparison(present: set[str], comparisons: Sequence[dict]) -> dict | No
                key=lambda c: c["model_accuracy"] - c["peer_accuracy"])
 
 
+def _measured_where(c: dict, present: set[str], labels: Mapping[str, str], exact: str,
+                    what: str) -> str:
+    """How the sentence opens: with exactly these leads, or naming the leads the card's
+    measurement had beyond the study's."""
+    if set(c["slots"]) == set(present):
+        return exact
+    more = ", ".join(labels.get(s, s) for s in c["slots"] if s not in present)
+    return (f"The model card has no {what} with exactly these channels; with these and "
+            f"{more} it measured")
+
+
 def _why_fused(c: dict, weight: float, measured: dict | None, alone: str,
                present: set[str], labels: Mapping[str, str]) -> str:
     """The sentence saying why this study was fused and what the card measured."""
+    end = (f"; {alone}." if alone else ".") + " Review every epoch."
     if c.get("kind") == FUSED_AHEAD:
-        return _why_fused_ahead(c, weight, alone, present, labels)
-    if set(c["slots"]) == set(present):
-        where = "With only these channels the model card measured"
-    else:  # measured with more leads than the study has: say which
-        more = ", ".join(labels.get(s, s) for s in c["slots"] if s not in present)
-        where = ("The model card has no measurement with exactly these channels; with "
-                 f"these and {more} it measured")
+        where = _measured_where(c, present, labels, "With these channels the model card "
+                                "measured", "fusion measurement")
+        return (f"{where} the model and {c['peer']} together ahead of the model alone on "
+                f"{c['data']}: right on {c['fused']:.3f} of epochs ({c['peer']} "
+                f"{c['peer_accuracy']:.3f}, the model as scored {c['model_accuracy']:.3f}). "
+                "The model learnt from synthetic nights only, so each epoch was staged from "
+                f"both together (the model's weight {weight:g}){end}")
+    where = _measured_where(c, present, labels, "With only these channels the model card "
+                            "measured", "measurement")
     why = (f"{where} {c['peer']} ahead of this "
            f"model on {c['data']}: {c['peer']} was right on {c['peer_accuracy']:.2f} of "
            f"epochs, this model on {c['model_accuracy']:.2f}. Each epoch was therefore "
@@ -221,20 +235,4 @@ def _why_fused(c: dict, weight: float, measured: dict | None, alone: str,
         why += (f", which on {measured.get('data') or 'synthetic test nights'} was right on "
                 f"{measured['fused']:.2f} ({c['peer']} {measured['peer']:.2f}, the model as "
                 f"scored {measured['model']:.2f})")
-    return why + (f"; {alone}." if alone else ".") + " Review every epoch."
-
-
-def _why_fused_ahead(c: dict, weight: float, alone: str, present: set[str],
-                     labels: Mapping[str, str]) -> str:
-    if set(c["slots"]) == set(present):
-        where = "With these channels the model card measured"
-    else:
-        more = ", ".join(labels.get(s, s) for s in c["slots"] if s not in present)
-        where = ("The model card has no fusion measurement with exactly these channels; "
-                 f"with these and {more} it measured")
-    why = (f"{where} the model and {c['peer']} together ahead of the model alone on "
-           f"{c['data']}: right on {c['fused']:.3f} of epochs ({c['peer']} "
-           f"{c['peer_accuracy']:.3f}, the model as scored {c['model_accuracy']:.3f}). The "
-           "model learnt from synthetic nights only, so each epoch was staged from both "
-           f"together (the model's weight {weight:g})")
-    return why + (f"; {alone}." if alone else ".") + " Review every epoch."
+    return why + end
