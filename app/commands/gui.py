@@ -11,8 +11,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-model", nargs="?", const="vlm", choices=("vlm", "yasa"),
                    default=None, metavar="ENGINE",
                    help="score the study once it is open: with the chosen model (vlm, the "
-                        "default; fused with YASA where the model's card found it weak with "
-                        "the study's leads, as psg-lens score does) or YASA's second opinion "
+                        "default; fused with YASA where the model's card measured YASA, or "
+                        "both together, ahead with the study's leads, as psg-lens score "
+                        "does) or YASA's second opinion "
                         "(yasa)")
     p.add_argument("--quit-after", type=float, metavar="SECONDS", default=None,
                    help="close the window SECONDS after it is shown (and the --run-model "

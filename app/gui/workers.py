@@ -54,7 +54,7 @@ class EngineRequest:
     device: str = "auto"
     batch_size: int = 16
     mode: str | None = None       # chat models: rationale | fast (None: the card's)
-    fuse: bool = True             # fused with YASA where the card found the leads weak
+    fuse: bool = True             # fused with YASA where the card says (auto.fusion_reason)
 
     @property
     def key(self) -> tuple:
@@ -444,7 +444,7 @@ class _Worker(_Signals):
         sources = job.channel_map or None
         runner, peer, why = engine, None, ""
         if job.request.kind == "vlm" and job.request.fuse and hasattr(engine, "bundle"):
-            # as `psg-lens score` does: fused with YASA where the card found these leads weak
+            # as `psg-lens score` does: fused with YASA where the card says so for these leads
             from app.core.inference.auto import AutoEngine
 
             auto = AutoEngine(engine, peer_factory=SubprocessYasa)
