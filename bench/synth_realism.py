@@ -91,15 +91,29 @@ def _yasa_stages(path: Path, subject: dict) -> np.ndarray:
     return _stage_raw(raw, *chans, {"age": subject["age"], "male": subject["male"]})
 
 
-def relpow(x: np.ndarray, sf: float, n_ep: int) -> np.ndarray:
-    """(n_ep, 5) relative power of BANDS per 30-s epoch (Welch, 4-s Hann windows)."""
+def _band_power(x: np.ndarray, sf: float, n_ep: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n_ep, 5) power of BANDS (uV^2) and (n_ep, 1) power over 0.5-30 Hz per 30-s epoch
+    (Welch, 4-s Hann windows)."""
     from scipy.signal import welch
 
     e = int(round(30 * sf))
     f, p = welch(np.asarray(x[: n_ep * e], float).reshape(n_ep, e), sf, nperseg=int(4 * sf))
+    p = p * (f[1] - f[0])
     tot = p[:, (f >= 0.5) & (f < 30)].sum(1, keepdims=True)
     bp = np.stack([p[:, (f >= lo) & (f < hi)].sum(1) for lo, hi in BANDS.values()], 1)
+    return bp, tot
+
+
+def relpow(x: np.ndarray, sf: float, n_ep: int) -> np.ndarray:
+    """(n_ep, 5) relative power of BANDS per 30-s epoch (Welch, 4-s Hann windows)."""
+    bp, tot = _band_power(x, sf, n_ep)
     return bp / np.maximum(tot, 1e-30)
+
+
+def band_rms(x: np.ndarray, sf: float, n_ep: int) -> np.ndarray:
+    """(n_ep, 5) amplitude of each band of BANDS in uV rms per 30-s epoch: relative power
+    hides a wake that is quieter than ours in every band, the picture does not."""
+    return np.sqrt(_band_power(x, sf, n_ep)[0])
 
 
 def detect(kind: str, x: np.ndarray, sf: float, stages: np.ndarray) -> dict:
@@ -257,15 +271,17 @@ def real_sleep_edf(n_seeds: int) -> list:
     n = int(raw.n_times / sf // 30)
     if not (ann.description[0] == "Sleep stage W" and ann.onset[0] + ann.duration[0] >= 30 * n):
         return []  # the expert hypnogram must say W for the whole excerpt
-    out = [("REAL Sleep-EDF SC4001E0, expert W", [relpow(d[raw.ch_names.index(c)], sf, n)
-                                                   for c in chans], n)]
+    real = [d[raw.ch_names.index(c)] for c in chans]
+    out = [("REAL Sleep-EDF SC4001E0, expert W", [relpow(x, sf, n) for x in real],
+            [band_rms(x, sf, n) for x in real], n)]
     for varied in (False, True):
         sts = [synthesize(np.zeros(20, int), seed=s, sfreq=100.0, montage="sleep-edf",
                           varied=varied) for s in range(n_seeds)]
-        rels = [np.concatenate([relpow(c.data, c.sfreq, 20) for st in sts for c in st.channels
-                                if c.name == name]) for name in chans]
-        out.append((f"synthetic sleep-edf W, {'varied' if varied else 'clean'}", rels,
-                    20 * n_seeds))
+        made = [[c for st in sts for c in st.channels if c.name == name] for name in chans]
+        out.append((f"synthetic sleep-edf W, {'varied' if varied else 'clean'}",
+                    [np.concatenate([relpow(c.data, c.sfreq, 20) for c in cs]) for cs in made],
+                    [np.concatenate([band_rms(c.data, c.sfreq, 20) for c in cs])
+                     for cs in made], 20 * n_seeds))
     return out
 
 
@@ -291,10 +307,10 @@ def real_nap(n_seeds: int) -> dict:
     return out
 
 
-def _bp_line(label: str, rel: np.ndarray, mask: np.ndarray) -> str:
+def _bp_line(label: str, rel: np.ndarray, mask: np.ndarray, fmt: str = "{:>7.3f}") -> str:
     if not mask.any():
         return f"{label:<46}" + f"{'-':>7}" * 5 + f"{0:>8d}"
-    return f"{label:<46}" + "".join(f"{v:>7.3f}" for v in np.median(rel[mask], 0)) \
+    return f"{label:<46}" + "".join(fmt.format(v) for v in np.median(rel[mask], 0)) \
         + f"{int(mask.sum()):>8d}"
 
 
@@ -328,8 +344,17 @@ def print_band_power(res: dict, sedf: list, nap: dict | None) -> None:
               f"'sleep-edf' montage (source: {SRC['sleepedf']})")
         for i, ch in enumerate(("EEG Fpz-Cz", "EEG Pz-Oz")):
             print(f"{ch}\n{head}")
-            for label, rels, n in sedf:
+            for label, rels, _, n in sedf:
                 print(_bp_line(f"W   {label}", rels[i], np.ones(n, bool)))
+        print("\nthe same W epochs, each band's amplitude (uV rms, median per epoch); ratio = "
+              "synthetic varied / REAL")
+        for i, ch in enumerate(("EEG Fpz-Cz", "EEG Pz-Oz")):
+            print(f"{ch}\n{head}")
+            for label, _, amps, n in sedf:
+                print(_bp_line(f"W   {label}", amps[i], np.ones(n, bool), "{:>7.1f}"))
+            real, varied = np.median(sedf[0][2][i], 0), np.median(sedf[-1][2][i], 0)
+            print(f"{'W   ratio synthetic varied / REAL':<46}"
+                  + "".join(f"{v:>6.2f}x" for v in varied / np.maximum(real, 1e-9)))
 
 
 def _ev_line(label: str, r: dict, keys: tuple) -> str:
