@@ -274,11 +274,13 @@ def real_sleep_edf(n_seeds: int) -> list:
     real = [d[raw.ch_names.index(c)] for c in chans]
     out = [("REAL Sleep-EDF SC4001E0, expert W", [relpow(x, sf, n) for x in real],
             [band_rms(x, sf, n) for x in real], n)]
-    for varied in (False, True):
+    # quiet wake: the opt-in draw of subjects who lie awake with little beta, alpha or muscle
+    for varied, quiet, label in ((False, False, "clean"), (True, False, "varied"),
+                                 (True, True, "varied, quiet wake")):
         sts = [synthesize(np.zeros(20, int), seed=s, sfreq=100.0, montage="sleep-edf",
-                          varied=varied) for s in range(n_seeds)]
+                          varied=varied, quiet_wake=quiet) for s in range(n_seeds)]
         made = [[c for st in sts for c in st.channels if c.name == name] for name in chans]
-        out.append((f"synthetic sleep-edf W, {'varied' if varied else 'clean'}",
+        out.append((f"synthetic sleep-edf W, {label}",
                     [np.concatenate([relpow(c.data, c.sfreq, 20) for c in cs]) for cs in made],
                     [np.concatenate([band_rms(c.data, c.sfreq, 20) for c in cs])
                      for cs in made], 20 * n_seeds))
@@ -347,14 +349,16 @@ def print_band_power(res: dict, sedf: list, nap: dict | None) -> None:
             for label, rels, _, n in sedf:
                 print(_bp_line(f"W   {label}", rels[i], np.ones(n, bool)))
         print("\nthe same W epochs, each band's amplitude (uV rms, median per epoch); ratio = "
-              "synthetic varied / REAL")
+              "synthetic / REAL")
         for i, ch in enumerate(("EEG Fpz-Cz", "EEG Pz-Oz")):
             print(f"{ch}\n{head}")
             for label, _, amps, n in sedf:
                 print(_bp_line(f"W   {label}", amps[i], np.ones(n, bool), "{:>7.1f}"))
-            real, varied = np.median(sedf[0][2][i], 0), np.median(sedf[-1][2][i], 0)
-            print(f"{'W   ratio synthetic varied / REAL':<46}"
-                  + "".join(f"{v:>6.2f}x" for v in varied / np.maximum(real, 1e-9)))
+            real = np.median(sedf[0][2][i], 0)
+            for label, _, amps, _ in sedf[2:]:
+                made = np.median(amps[i], 0) / np.maximum(real, 1e-9)
+                print(f"{'W   ratio ' + label.removeprefix('synthetic sleep-edf W, ') + ' / REAL':<46}"
+                      + "".join(f"{v:>6.2f}x" for v in made))
 
 
 def _ev_line(label: str, r: dict, keys: tuple) -> str:

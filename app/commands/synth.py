@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--varied", action="store_true",
                    help="draw the person and the lab from real-world spread: age, alpha, "
                         "gains 0.5-2x, 50-512 Hz, analog filters, inverted leads, artefacts")
+    p.add_argument("--quiet-wake", action="store_true",
+                   help="the person lies awake quietly: about half the waking beta, alpha "
+                        "and scalp muscle, as in real Sleep-EDF wake; sleep is unchanged")
     p.add_argument("--apnea-index", type=float, default=0.0, metavar="A",
                    help="plant respiratory events (obstructive, central and mixed apneas, "
                         "hypopneas; 0-120) per hour of sleep, with their desaturations and "
@@ -75,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         study = synthesize(stages, hours=None if stages is not None else args.hours,
                            seed=args.seed, montage=args.montage, varied=args.varied,
+                           quiet_wake=args.quiet_wake,
                            indices=indices if indices.any else None)
     except ValueError as err:
         raise PSGLensError(str(err)) from err

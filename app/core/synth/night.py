@@ -45,6 +45,7 @@ from app.core.synth.physiology import (
     EMG_REL,
     RESP_REL,
     STAGE_RMS,
+    draw_quiet_wake,
     draw_subject,
 )
 from app.core.synth.planting import EventIndices, SynthEventError
@@ -222,6 +223,7 @@ def synthesize(
     varied: bool = False,
     indices: EventIndices | None = None,
     ages: tuple[int, int] | None = None,
+    quiet_wake: bool = False,
 ) -> SynthStudy:
     """Generate a labelled synthetic PSG driven by a hypnogram.
 
@@ -253,6 +255,10 @@ def synthesize(
         instead of the default one; a ``varied`` subject gets the age effects that go
         with it (smaller slow waves, fewer spindles when old). None keeps every existing
         seed's night.
+    quiet_wake : bool
+        The subject is awake quietly: lying still, relaxed, eyes mostly open (less beta,
+        scalp muscle and alpha in W; :func:`~app.core.synth.physiology.draw_quiet_wake`).
+        Only the W epochs change; False keeps every existing seed's night.
     indices : EventIndices, optional
         Clinical events to plant, per hour of sleep (respiratory events, PLMs,
         spontaneous arousals: :mod:`app.core.synth.clinical`); they come with channels
@@ -278,6 +284,8 @@ def synthesize(
     recs = recipes(montage) if isinstance(montage, str) else tuple(montage)
     rng = np.random.Generator(np.random.SFC64(int(seed)))  # SFC64: ~2x faster normals
     subj = draw_subject(rng, int(seed), varied=varied, ages=check_ages(ages))
+    if quiet_wake:
+        subj.update(draw_quiet_wake(int(seed)))
     acq = draw_acquisition(rng, recs, varied)
     start = _dt.datetime(2024, 1, 1, 22, 0) + _dt.timedelta(
         days=int(rng.integers(0, 365)), minutes=int(rng.integers(0, 90)))
@@ -322,6 +330,8 @@ class _Night:
         rms = STAGE_RMS[st] * np.exp(rng.normal(0, 0.15, (n_ep, len(BANDS))))
         swa = subj["delta_gain"] * (1.15 - 0.3 * (np.arange(n_ep) + 0.5) / n_ep)  # SWA decays
         rms[:, 1:3] *= swa[:, None]
+        if subj["wake_beta"] != 1.0:  # a quietly awake subject (synthesize quiet_wake)
+            rms[st == 0, BANDS.index("beta")] *= subj["wake_beta"]
         padded = np.pad(rms, ((1, 1), (0, 0)), mode="edge")
         self.rms = subj["eeg_gain"] * (0.8 * rms + 0.1 * padded[:-2] + 0.1 * padded[2:])
         self.shapes = band_shapes(e + self.xfade, sfreq, BANDS, subj)
@@ -347,7 +357,8 @@ class _Night:
         self.regional: dict[str, np.ndarray] = {}
         self.phases: dict[tuple, float] = {}
         alpha = shaped_noise(rng, one, band_shapes(e + xf, sf, ("alpha",), subj), e, xf)
-        alpha *= epoch_envelope(0.4 * ALPHA_RMS[st] * subj["alpha_gain"], e, self.ramp) \
+        alpha *= epoch_envelope(0.4 * ALPHA_RMS[st] * subj["alpha_gain"]
+                                * self._awake(subj["wake_alpha"]), e, self.ramp) \
             + self.trace("alpha")
         self.osc = {"alpha": alpha, "spindle": self.trace("spindle"),
                     "kcomplex": self.trace("k_complex", "delta"), "vertex": self.trace("vertex"),
@@ -363,13 +374,18 @@ class _Night:
         self.tone = subj["emg_tone"] * EMG_REL[st] * np.exp(rng.normal(0, 0.2, n_ep))
         # scalp muscle (frontalis, temporalis, orbicularis): high in wake and movement, low
         # in REM; each electrode picks up its own muscle, so bipolar pairs keep it
-        self.muscle_env = epoch_envelope(0.3 * self.tone, e, self.ramp) + self.trace("movement")
+        self.muscle_env = epoch_envelope(0.3 * self.tone * self._awake(subj["wake_muscle"]),
+                                         e, self.ramp) + self.trace("movement")
         self.line = line_noise(subj["line_freq"], sf, self.n)
         rate = slow_envelope(subj["resp_rate"] * RESP_REL[st] * np.exp(rng.normal(0, 0.05, n_ep)), e)
         breaths = np.cumsum(rate / (60.0 * sf), dtype=np.float64)
         self.resp_sin = wrapped_sin(breaths)
         self.resp_cos = wrapped_sin(breaths, 0.25)
         self.ecg = ecg_signal(rng, subj, st, e, sf, breaths, self.resp_sin)
+
+    def _awake(self, factor: float) -> np.ndarray | float:
+        """``factor`` in W epochs and 1 elsewhere (1.0 itself when it is 1: the same night)."""
+        return 1.0 if factor == 1.0 else np.where(self.st == 0, factor, 1.0)
 
     def _electrodes(self) -> list[str]:
         """Every electrode the montage's channels and the reference use, in a fixed order."""

@@ -88,6 +88,33 @@ def spindle_age_factor(age: float) -> float:
     return float(np.clip(1.3 - 0.0085 * age, 0.6, 1.15))
 
 
+# A subject's awake EEG as drawn (multipliers of 1): W's beta background, the scalp
+# muscle it picks up and its alpha background, in W epochs only.
+QUIET_AS_DRAWN = {"wake_beta": 1.0, "wake_muscle": 1.0, "wake_alpha": 1.0}
+
+
+def draw_quiet_wake(seed: int) -> dict[str, float]:
+    """Multipliers for a quietly awake person: lying still, relaxed, eyes mostly open.
+
+    Real Sleep-EDF wake (SC4001E0, lights on; ``bench/synth_realism.py``) has 2-3x less
+    alpha, sigma and beta than our varied W at Fpz-Cz and Pz-Oz, and its Pz-Oz is quieter
+    than every varied subject's: the W the model learnt was loud (scalp muscle, beta,
+    alpha) and a quiet real wake read as N2 or REM on a lone lead. The draws span about
+    0.15-1x, so quiet and ordinary wake both stay in training. They come from their own
+    stream (``seed``), so the rest of the night is the night the seed always gave.
+
+    Examples
+    --------
+    >>> q = draw_quiet_wake(3)
+    >>> sorted(q) == sorted(QUIET_AS_DRAWN) and all(0 < v <= 1 for v in q.values())
+    True
+    """
+    rng = np.random.default_rng([int(seed), 0x57A4E])
+    # lognormal around a median of about half, capped at the subject's ordinary wake
+    med = {"wake_beta": 0.5, "wake_muscle": 0.35, "wake_alpha": 0.4}
+    return {k: float(min(1.0, m * np.exp(rng.normal(0.0, 0.5)))) for k, m in med.items()}
+
+
 def draw_subject(rng: np.random.Generator, seed: int, *, varied: bool = False,
                  ages: tuple[int, int] | None = None) -> dict[str, Any]:
     """Subject parameters; ranges are typical adult values (see module constants).
@@ -125,6 +152,7 @@ def draw_subject(rng: np.random.Generator, seed: int, *, varied: bool = False,
         "eyes_closed": float(u(0.4, 0.8)),          # share of W epochs with eyes closed
         "blink_gain": 1.0, "eye_gain": 1.0, "ecg_pickup": 1.0, "pop_rate": 1.0,
         "sweat_rate": 0.0, "eye_activity": 1.0, "eye_seed": None,
+        **QUIET_AS_DRAWN,
     }
     if varied:
         if u() < 0.1:  # about one adult in ten produces little or no alpha (Niedermeyer)
